@@ -1,0 +1,18 @@
+# The README's first two commands: `make demo` and `make test`.
+# Both run the setup first; it is a no-op (under a second) when already done.
+PY := .venv/bin/python
+DEMO_DIR ?= work_dirs/demo
+
+.PHONY: setup demo test clean-demo
+
+setup:
+	@bash tools/setup_env.sh
+
+demo: setup
+	@$(PY) tools/demo.py --work-dir $(DEMO_DIR)
+
+test: setup
+	@$(PY) -m pytest tests -q
+
+clean-demo:
+	rm -rf $(DEMO_DIR)

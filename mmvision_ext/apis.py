@@ -1,0 +1,47 @@
+"""Inference entry points, the counterparts of ``mmseg.apis.init_model`` and
+``mmdet.apis.init_detector`` for every config of the project."""
+from pathlib import Path
+
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+
+from mmvision_ext.registry import MODELS
+
+
+def _strip_pretrained(cfg):
+    """Drop ``init_cfg`` entries: weights come from ``checkpoint`` (or stay random)."""
+    if isinstance(cfg, dict):
+        cfg.pop('init_cfg', None)
+        for v in cfg.values():
+            _strip_pretrained(v)
+    elif isinstance(cfg, list):
+        for v in cfg:
+            _strip_pretrained(v)
+
+
+def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
+    """Build the model of ``config`` (path or Config), load ``checkpoint`` if given,
+    move it to ``device`` and return it in eval mode with ``model.cfg`` set."""
+    if isinstance(config, (str, Path)):
+        if not Path(config).is_file():
+            raise FileNotFoundError(f'config file not found: {config}')
+        config = Config.fromfile(str(config))
+    elif not isinstance(config, Config):
+        raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
+    if cfg_options:
+        config.merge_from_dict(cfg_options)
+    init_default_scope(config.get('default_scope', 'mmengine'))
+    model_cfg = config.model.copy()
+    _strip_pretrained(model_cfg)
+    model = MODELS.build(model_cfg)
+    if checkpoint is not None:
+        ckpt = load_checkpoint(model, str(checkpoint), map_location='cpu')
+        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+        if 'dataset_meta' in meta:
+            model.dataset_meta = meta['dataset_meta']
+    model.cfg = config
+    return model.to(device).eval()
+
+
+__all__ = ['init_model']

@@ -1,0 +1,3 @@
+from .synthetic import SYNTHETIC_CLASSES, make_dataset
+
+__all__ = ['SYNTHETIC_CLASSES', 'make_dataset']

@@ -1,0 +1,161 @@
+"""What every isotropic backbone of the project shares: variant tables, output
+selection, frozen stages, gradient checkpointing and layer ids for lr decay."""
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from timm.layers import trunc_normal_
+from torch.utils.checkpoint import checkpoint
+
+OUT_TYPES = ('featmap', 'tokens')
+
+
+class IsotropicBackbone(BaseModule):
+    """Base class of the backbones: one token resolution through ``self.blocks``.
+
+    Subclasses declare ``arch_zoo`` (variant name -> settings), build
+    ``self.blocks`` and implement ``forward``. Outputs, one per index of
+    ``out_indices`` (block indices, negative counting from the end):
+
+    - ``out_type='featmap'``: (B, C, ceil(H/p), ceil(W/p)) maps for dense heads;
+    - ``out_type='tokens'``: (B, T + N, C) token sequences for classification
+      heads (T prefix tokens), the last block's through the final norm if the
+      family has one in its trunk.
+    """
+    arch_zoo: dict = {}
+    # Parameter-name prefixes that belong to the embedding (layer id 0, frozen first).
+    embed_params: tuple = ('patch_embed',)
+
+    def __init__(self, out_indices=-1, out_type='featmap', frozen_stages=-1,
+                 with_cp=False, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if out_type not in OUT_TYPES:
+            raise ValueError(f'{type(self).__name__}: out_type must be one of {OUT_TYPES}, '
+                             f'got {out_type!r}')
+        self.out_type = out_type
+        self.frozen_stages = frozen_stages
+        self.with_cp = with_cp
+        self._out_indices_arg = out_indices
+
+    @classmethod
+    def get_arch(cls, arch):
+        """Settings of a variant name (case-insensitive) or a full settings dict."""
+        if isinstance(arch, dict):
+            missing = set(next(iter(cls.arch_zoo.values()))) - set(arch)
+            if missing:
+                raise ValueError(f'{cls.__name__}: custom arch is missing {sorted(missing)}')
+            return dict(arch)
+        key = str(arch).lower()
+        if key not in cls.arch_zoo:
+            raise ValueError(f'{cls.__name__}: unknown variant {arch!r}; '
+                             f'choose one of {", ".join(cls.arch_zoo)}')
+        return dict(cls.arch_zoo[key])
+
+    def _set_out_indices(self, depth):
+        """Resolve ``out_indices`` against ``depth`` blocks (call after building blocks)."""
+        idx = self._out_indices_arg
+        idx = [idx] if isinstance(idx, int) else list(idx)
+        resolved = []
+        for i in idx:
+            if not -depth <= i < depth:
+                raise ValueError(f'{type(self).__name__}: out index {i} out of range for '
+                                 f'{depth} blocks')
+            resolved.append(i % depth)
+        self.out_indices = tuple(sorted(set(resolved)))
+        self.num_layers = depth
+
+    @staticmethod
+    def init_module_weights(m):
+        """timm-style initialisation: truncated normal linear weights, unit norms."""
+        if isinstance(m, nn.Linear):
+            trunc_normal_(m.weight, std=.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.LayerNorm, nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+    # --- running the trunk ----------------------------------------------------
+    def run_blocks(self, x, blocks=None):
+        """Run ``blocks`` (default ``self.blocks``); return the outputs at ``out_indices``."""
+        blocks = self.blocks if blocks is None else blocks
+        last = self.out_indices[-1]
+        outs = []
+        for i, blk in enumerate(blocks):
+            if self.with_cp and self.training and x.requires_grad:
+                x = checkpoint(blk, x, use_reentrant=False)
+            else:
+                x = blk(x)
+            if i in self.out_indices:
+                outs.append(x)
+            if i == last:  # nothing after the last requested output is needed
+                break
+        return outs
+
+    @staticmethod
+    def pad_to_patch_multiple(x, patch_size):
+        """Zero-pad right/bottom so H and W are multiples of the patch size."""
+        H, W = x.shape[-2:]
+        ph, pw = (-H) % patch_size, (-W) % patch_size
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph))
+        return x
+
+    # --- fine-tuning options --------------------------------------------------
+    def _embed_modules(self):
+        return [getattr(self, name) for name in self.embed_params
+                if isinstance(getattr(self, name, None), nn.Module)]
+
+    def _embed_parameters(self):
+        return [getattr(self, name) for name in self.embed_params
+                if isinstance(getattr(self, name, None), nn.Parameter)]
+
+    def _freeze_stages(self):
+        """``frozen_stages=k``: freeze the embedding (k >= 0) and the first k blocks."""
+        if self.frozen_stages < 0:
+            return
+        modules = self._embed_modules() + list(self.blocks[:self.frozen_stages])
+        for m in modules:
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad = False
+        for p in self._embed_parameters():
+            p.requires_grad = False
+
+    def train(self, mode=True):
+        super().train(mode)
+        self._freeze_stages()
+        return self
+
+    def get_layer_depth(self, param_name: str, prefix: str = ''):
+        """Layer id of a parameter for layer-wise lr decay, and the number of ids.
+
+        Embedding -> 0, ``blocks.i`` -> i + 1, everything after the trunk ->
+        depth + 1 (mmpretrain's ``LearningRateDecayOptimWrapperConstructor`` convention).
+        """
+        num_ids = self.num_layers + 2
+        if not param_name.startswith(prefix):
+            return num_ids - 1, num_ids
+        name = param_name[len(prefix):]
+        if name.split('.')[0] in self.embed_params:
+            return 0, num_ids
+        if name.startswith('blocks.'):
+            return int(name.split('.')[1]) + 1, num_ids
+        return num_ids - 1, num_ids
+
+    def tokens_to_maps(self, outs, hw: Sequence[int], num_prefix_tokens=0):
+        """(B, T + N, C) token outputs -> (B, C, h, w) maps, dropping the prefix tokens."""
+        h, w = hw
+        return [x[:, num_prefix_tokens:].transpose(1, 2).reshape(x.shape[0], -1, h, w)
+                for x in outs]
+
+    def extra_repr(self):
+        return f'out_indices={self.out_indices}, out_type={self.out_type!r}'
+
+
+def check_image(x: torch.Tensor, name: str):
+    if x.dim() != 4:
+        raise ValueError(f'{name}: expected a (B, C, H, W) image batch, got shape '
+                         f'{tuple(x.shape)}')

@@ -1,0 +1,71 @@
+"""CaiT (thesis ch. 3): a LayerScale ViT trunk with talking-heads attention and no
+class token; the class token enters later, in the class-attention blocks of
+``ClassAttentionClsHead``."""
+import torch
+import torch.nn as nn
+from timm.layers import trunc_normal_
+
+from mmvision_ext.registry import MODELS
+from ..layers import LayerScaleBlock, TalkingHeadAttention
+from .base import IsotropicBackbone, check_image
+from .vit import PatchEmbed, resize_pos_embed
+
+
+def _cait(embed_dims, depth, num_heads, layer_scale_init):
+    return dict(patch_size=16, embed_dims=embed_dims, depth=depth, num_heads=num_heads,
+                layer_scale_init=layer_scale_init, class_attn_depth=2)
+
+
+@MODELS.register_module()
+class CaiT(IsotropicBackbone):
+    """CaiT trunk (self-attention stage). Head dim 48; LayerScale init per Table 3.15."""
+    arch_zoo = {
+        'xxs24': _cait(192, 24, 4, 1e-5),
+        'xxs36': _cait(192, 36, 4, 1e-6),
+        'xs24': _cait(288, 24, 6, 1e-5),
+        'xs36': _cait(288, 36, 6, 1e-6),
+        's24': _cait(384, 24, 8, 1e-5),
+        's36': _cait(384, 36, 8, 1e-6),
+        's48': _cait(384, 48, 8, 1e-6),
+        'm24': _cait(768, 24, 16, 1e-5),
+        'm36': _cait(768, 36, 16, 1e-6),
+        'm48': _cait(768, 48, 16, 1e-6),
+    }
+    embed_params = ('patch_embed', 'pos_embed')
+    num_prefix_tokens = 0
+
+    def __init__(self, arch='xxs24', img_size=224, in_channels=3, drop_rate=0.,
+                 attn_drop_rate=0., drop_path_rate=0., **kwargs):
+        super().__init__(**kwargs)
+        s = self.arch = self.get_arch(arch)
+        self.patch_size = p = s['patch_size']
+        self.embed_dims = dim = s['embed_dims']
+        img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        if img_size[0] % p or img_size[1] % p:
+            raise ValueError(f'CaiT: img_size {img_size} must be divisible by the patch size {p}')
+        self.grid_size = (img_size[0] // p, img_size[1] // p)
+        self.patch_embed = PatchEmbed(p, in_channels, dim)
+        self.pos_embed = nn.Parameter(torch.zeros(1, self.grid_size[0] * self.grid_size[1], dim))
+        self.pos_drop = nn.Dropout(drop_rate)
+        norm_layer = lambda d: nn.LayerNorm(d, eps=1e-6)  # noqa: E731
+        # CaiT uses the same drop-path rate in every block.
+        self.blocks = nn.ModuleList([
+            LayerScaleBlock(dim, s['num_heads'], 4., qkv_bias=True, drop=drop_rate,
+                            attn_drop=attn_drop_rate, drop_path=drop_path_rate,
+                            norm_layer=norm_layer, layer_scale_init=s['layer_scale_init'],
+                            attn_layer=TalkingHeadAttention)
+            for _ in range(s['depth'])])
+        self._set_out_indices(s['depth'])
+        trunc_normal_(self.pos_embed, std=.02)
+        self.apply(self.init_module_weights)
+        self._freeze_stages()
+
+    def forward(self, x):
+        check_image(x, 'CaiT')
+        x = self.patch_embed(self.pad_to_patch_multiple(x, self.patch_size))
+        hw = x.shape[-2:]
+        x = x.flatten(2).transpose(1, 2) + resize_pos_embed(self.pos_embed, self.grid_size, hw)
+        outs = self.run_blocks(self.pos_drop(x))
+        if self.out_type == 'featmap':
+            return tuple(self.tokens_to_maps(outs, hw))
+        return tuple(outs)

@@ -1,0 +1,139 @@
+"""PatchConvNet (thesis ch. 5): a convolutional stem to stride 16, then a column of
+residual conv blocks at one resolution; pooling by a single-head attention
+layer lives in ``ClassAttentionClsHead``.
+
+The trunk runs on (B, H, W, C) channels-last maps: the norm is a LayerNorm over
+the last axis, the 1x1 convolutions are matmuls on it, and the depthwise 3x3
+convolution reads the same memory through a channels-last NCHW view. No
+reshapes to tokens and back in each block, and any H, W works (square or not).
+Parameters keep the official shapes and names, so official checkpoints load
+as they are.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mmvision_ext.registry import MODELS
+from ..layers import DropPath
+from .base import IsotropicBackbone, check_image
+
+
+def _conv3x3_s2(cin, cout):
+    # Wrapped in a Sequential, as in the official stem (keys ``proj.{0,2,4,6}.0.weight``).
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False))
+
+
+class ConvStem(nn.Module):
+    """Four 3x3 stride-2 convolutions (C/8, C/4, C/2, C), GELU between: stride 16."""
+
+    def __init__(self, in_channels, dim):
+        super().__init__()
+        chans = [in_channels, dim // 8, dim // 4, dim // 2, dim]
+        layers = []
+        for i in range(4):
+            layers.append(_conv3x3_s2(chans[i], chans[i + 1]))
+            if i < 3:
+                layers.append(nn.GELU())
+        self.proj = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.proj(x)
+
+
+class SqueezeExcite(nn.Module):
+    """SE gate C -> C/4 -> C (ReLU, sigmoid) on channels-last maps."""
+
+    def __init__(self, dim, rd_ratio=0.25):
+        super().__init__()
+        rd = round(dim * rd_ratio)
+        self.conv_reduce = nn.Conv2d(dim, rd, 1)
+        self.conv_expand = nn.Conv2d(rd, dim, 1)
+
+    def forward(self, x):  # (B, H, W, C)
+        s = x.mean(dim=(1, 2))
+        s = F.relu(F.linear(s, self.conv_reduce.weight.flatten(1), self.conv_reduce.bias))
+        s = torch.sigmoid(F.linear(s, self.conv_expand.weight.flatten(1), self.conv_expand.bias))
+        return x * s[:, None, None, :]
+
+
+class ConvBlockSE(nn.Module):
+    """1x1 conv -> GELU -> depthwise 3x3 -> GELU -> SE -> 1x1 conv (key ``qkv_pos``)."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.qkv_pos = nn.Sequential(
+            nn.Conv2d(dim, dim, 1), nn.GELU(),
+            nn.Conv2d(dim, dim, 3, padding=1, groups=dim), nn.GELU(),
+            SqueezeExcite(dim),
+            nn.Conv2d(dim, dim, 1))
+
+    def forward(self, x):  # (B, H, W, C)
+        pw1, _, dw, _, se, pw2 = self.qkv_pos
+        x = F.gelu(F.linear(x, pw1.weight.flatten(1), pw1.bias))
+        x = F.gelu(dw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1))
+        return F.linear(se(x), pw2.weight.flatten(1), pw2.bias)
+
+
+class ChannelsLastBatchNorm(nn.BatchNorm2d):
+    """BatchNorm over the channels of a (B, H, W, C) map (the T5.8 option)."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+
+class PatchConvBlock(nn.Module):
+    """x += gamma_1 * ConvBlockSE(Norm(x))."""
+
+    def __init__(self, dim, norm, drop_path=0., layer_scale_init=1e-6):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6) if norm == 'LN' else ChannelsLastBatchNorm(dim)
+        self.attn = ConvBlockSE(dim)
+        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
+        self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
+
+    def forward(self, x):
+        return x + self.drop_path(self.gamma_1 * self.attn(self.norm1(x)))
+
+
+def _pcn(embed_dims, depth, layer_scale_init=1e-6):
+    return dict(patch_size=16, embed_dims=embed_dims, depth=depth,
+                layer_scale_init=layer_scale_init)
+
+
+@MODELS.register_module()
+class PatchConvNet(IsotropicBackbone):
+    """PatchConvNet trunk. ``norm='LN'`` (default) or ``'BN'``; any input size."""
+    arch_zoo = {
+        's60': _pcn(384, 60, 1e-4),
+        's120': _pcn(384, 120),
+        'b60': _pcn(768, 60),
+        'b120': _pcn(768, 120),
+        'l60': _pcn(1024, 60),
+        'l120': _pcn(1024, 120),
+    }
+    num_prefix_tokens = 0
+
+    def __init__(self, arch='s60', in_channels=3, norm='LN', drop_path_rate=0., **kwargs):
+        super().__init__(**kwargs)
+        if norm not in ('LN', 'BN'):
+            raise ValueError(f"PatchConvNet: norm must be 'LN' or 'BN', got {norm!r}")
+        s = self.arch = self.get_arch(arch)
+        self.patch_size = s['patch_size']
+        self.embed_dims = dim = s['embed_dims']
+        self.patch_embed = ConvStem(in_channels, dim)
+        # The reference uses the same drop-path rate in every block.
+        self.blocks = nn.ModuleList([
+            PatchConvBlock(dim, norm, drop_path_rate, s['layer_scale_init'])
+            for _ in range(s['depth'])])
+        self._set_out_indices(s['depth'])
+        self.apply(self.init_module_weights)
+        self._freeze_stages()
+
+    def forward(self, x):
+        check_image(x, 'PatchConvNet')
+        x = self.patch_embed(x.contiguous(memory_format=torch.channels_last))
+        x = x.permute(0, 2, 3, 1)  # (B, h, w, C), contiguous thanks to channels_last
+        outs = self.run_blocks(x)
+        if self.out_type == 'featmap':
+            return tuple(o.permute(0, 3, 1, 2) for o in outs)
+        return tuple(o.flatten(1, 2) for o in outs)

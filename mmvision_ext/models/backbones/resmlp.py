@@ -1,0 +1,91 @@
+"""ResMLP (thesis ch. 4): residual blocks of a cross-patch linear layer and a
+per-patch MLP, with Affine in place of every normalisation. No class token, no
+position embedding; the cross-patch layer ties the model to its training grid."""
+import torch
+import torch.nn as nn
+
+from mmvision_ext.registry import MODELS
+from ..layers import Affine, DropPath, Mlp
+from .base import IsotropicBackbone, check_image
+from .vit import PatchEmbed
+
+
+class ResMLPBlock(nn.Module):
+    """x += g1 * Linear_NxN(Aff(x)) over patches; x += g2 * MLP(Aff(x)) per patch."""
+
+    def __init__(self, dim, num_patches, drop=0., drop_path=0., layer_scale_init=1e-4):
+        super().__init__()
+        self.norm1 = Affine(dim)
+        self.attn = nn.Linear(num_patches, num_patches)  # cross-patch ("token mixing")
+        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
+        self.norm2 = Affine(dim)
+        self.mlp = Mlp(dim, 4 * dim, act_layer=nn.GELU, drop=drop)
+        self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
+        self.gamma_2 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
+
+    def forward(self, x):
+        # W @ x on (B, N, C) directly: the same as Linear on the transposed tokens,
+        # without materialising two transposes.
+        mixed = torch.matmul(self.attn.weight, self.norm1(x)) + self.attn.bias[:, None]
+        x = x + self.drop_path(self.gamma_1 * mixed)
+        return x + self.drop_path(self.gamma_2 * self.mlp(self.norm2(x)))
+
+
+def _resmlp(patch_size, embed_dims, depth, layer_scale_init):
+    return dict(patch_size=patch_size, embed_dims=embed_dims, depth=depth,
+                layer_scale_init=layer_scale_init)
+
+
+@MODELS.register_module()
+class ResMLP(IsotropicBackbone):
+    """ResMLP trunk; ``norm`` (final Affine) applies to the last block's tokens."""
+    arch_zoo = {
+        's12': _resmlp(16, 384, 12, 0.1),
+        's24': _resmlp(16, 384, 24, 1e-5),
+        's36': _resmlp(16, 384, 36, 1e-6),
+        'b24': _resmlp(16, 768, 24, 1e-6),
+        's12p8': _resmlp(8, 384, 12, 0.1),
+        'b24p8': _resmlp(8, 768, 24, 1e-6),
+    }
+    num_prefix_tokens = 0
+
+    def __init__(self, arch='s12', img_size=224, in_channels=3, drop_rate=0.,
+                 drop_path_rate=0., **kwargs):
+        super().__init__(**kwargs)
+        s = self.arch = self.get_arch(arch)
+        self.patch_size = p = s['patch_size']
+        self.embed_dims = dim = s['embed_dims']
+        img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        if img_size[0] % p or img_size[1] % p:
+            raise ValueError(f'ResMLP: img_size {img_size} must be divisible by the patch size {p}')
+        self.img_size = img_size
+        self.grid_size = (img_size[0] // p, img_size[1] // p)
+        self.patch_embed = PatchEmbed(p, in_channels, dim)
+        num_patches = self.grid_size[0] * self.grid_size[1]
+        # ResMLP uses the same drop-path rate in every block.
+        self.blocks = nn.ModuleList([
+            ResMLPBlock(dim, num_patches, drop_rate, drop_path_rate, s['layer_scale_init'])
+            for _ in range(s['depth'])])
+        self.norm = Affine(dim)
+        self._set_out_indices(s['depth'])
+        self.apply(self.init_module_weights)
+        self._freeze_stages()
+
+    def forward(self, x):
+        check_image(x, 'ResMLP')
+        if tuple(x.shape[-2:]) != self.img_size:
+            H, W = self.img_size
+            raise ValueError(
+                f'ResMLP: input is {x.shape[-2]}x{x.shape[-1]} but this model\'s cross-patch '
+                f'layer is tied to a {self.grid_size[0]}x{self.grid_size[1]} grid of '
+                f'{self.patch_size}px patches, i.e. {H}x{W} inputs. Resize to {H}x{W}, '
+                f'or for dense prediction use {H}x{W} crops with sliding-window inference '
+                f"(mmseg: test_cfg=dict(mode='slide', crop_size=({H}, {W}), stride=...)).")
+        x = self.patch_embed(x)
+        hw = x.shape[-2:]
+        outs = self.run_blocks(x.flatten(2).transpose(1, 2))
+        if self.out_type == 'featmap':
+            return tuple(self.tokens_to_maps(outs, hw))
+        if self.out_indices[-1] == self.num_layers - 1:
+            outs[-1] = self.norm(outs[-1])
+        return tuple(outs)

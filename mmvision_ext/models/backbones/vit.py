@@ -1,0 +1,156 @@
+"""ViT trained the DeiT III way (LayerScale) and the original DeiT (with distillation token).
+
+DeiT III (thesis ch. 6): pre-norm blocks with LayerScale, constant drop path,
+``pos_embed`` without a slot for the class token (added to the patches before
+the class token is prepended). DeiT (thesis ch. 3): plain ViT blocks, linear
+drop path, ``pos_embed`` covering the class (and distillation) tokens.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from timm.layers import trunc_normal_
+
+from mmvision_ext.registry import MODELS
+from ..layers import LayerScaleBlock
+from .base import IsotropicBackbone, check_image
+
+
+class PatchEmbed(nn.Module):
+    """Non-overlapping patches by a strided convolution (key ``patch_embed.proj``)."""
+
+    def __init__(self, patch_size, in_channels, dim):
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x):
+        return self.proj(x)
+
+
+def resize_pos_embed(pos_embed, old_hw, new_hw, num_prefix_tokens=0):
+    """Bicubically resize the grid part of (1, T + h*w, C) position embeddings."""
+    if tuple(old_hw) == tuple(new_hw):
+        return pos_embed
+    prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]
+    C = grid.shape[-1]
+    grid = grid.reshape(1, old_hw[0], old_hw[1], C).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid.float(), size=tuple(new_hw), mode='bicubic', align_corners=False)
+    grid = grid.to(pos_embed.dtype).permute(0, 2, 3, 1).reshape(1, -1, C)
+    return torch.cat((prefix, grid), dim=1)
+
+
+class _VisionTransformer(IsotropicBackbone):
+    """Shared ViT trunk; the two registered families differ only in their table and flags."""
+    embed_params = ('patch_embed', 'cls_token', 'dist_token', 'pos_embed')
+    layer_scale = True          # LayerScale on both residual branches
+    pos_embed_on_prefix = False  # pos_embed has rows for the class/dist tokens
+    drop_path_schedule = 'constant'
+
+    def __init__(self, arch='s', img_size=224, in_channels=3, distilled=False, drop_rate=0.,
+                 attn_drop_rate=0., drop_path_rate=0., layer_scale_init=None, **kwargs):
+        super().__init__(**kwargs)
+        s = self.get_arch(arch)
+        self.arch = s
+        self.patch_size = p = s['patch_size']
+        self.embed_dims = dim = s['embed_dims']
+        depth = s['depth']
+        img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        if img_size[0] % p or img_size[1] % p:
+            raise ValueError(f'{type(self).__name__}: img_size {img_size} must be divisible '
+                             f'by the patch size {p}')
+        self.grid_size = (img_size[0] // p, img_size[1] // p)
+
+        self.patch_embed = PatchEmbed(p, in_channels, dim)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.dist_token = nn.Parameter(torch.zeros(1, 1, dim)) if distilled else None
+        self.num_prefix_tokens = 2 if distilled else 1
+        num_pos = self.grid_size[0] * self.grid_size[1]
+        num_pos += self.num_prefix_tokens if self.pos_embed_on_prefix else 0
+        self.pos_embed = nn.Parameter(torch.zeros(1, num_pos, dim))
+        self.pos_drop = nn.Dropout(drop_rate)
+
+        if self.drop_path_schedule == 'linear':
+            dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
+        else:
+            dpr = [drop_path_rate] * depth
+        ls_init = (layer_scale_init if layer_scale_init is not None
+                   else s.get('layer_scale_init')) if self.layer_scale else None
+        norm_layer = lambda d: nn.LayerNorm(d, eps=1e-6)  # noqa: E731
+        self.blocks = nn.ModuleList([
+            LayerScaleBlock(dim, s['num_heads'], s.get('mlp_ratio', 4.), qkv_bias=True,
+                            drop=drop_rate, attn_drop=attn_drop_rate, drop_path=dpr[i],
+                            norm_layer=norm_layer, layer_scale_init=ls_init)
+            for i in range(depth)])
+        self.norm = norm_layer(dim)
+        self._set_out_indices(depth)
+
+        trunc_normal_(self.pos_embed, std=.02)
+        trunc_normal_(self.cls_token, std=.02)
+        if self.dist_token is not None:
+            trunc_normal_(self.dist_token, std=.02)
+        self.apply(self.init_module_weights)
+        self._freeze_stages()
+
+    def embed(self, x):
+        """Images -> (B, T + N, C) tokens with position embeddings, and the grid (h, w)."""
+        check_image(x, type(self).__name__)
+        x = self.patch_embed(self.pad_to_patch_multiple(x, self.patch_size))
+        hw = x.shape[-2:]
+        x = x.flatten(2).transpose(1, 2)
+        prefix = [self.cls_token.expand(x.shape[0], -1, -1)]
+        if self.dist_token is not None:
+            prefix.append(self.dist_token.expand(x.shape[0], -1, -1))
+        T = self.num_prefix_tokens if self.pos_embed_on_prefix else 0
+        pos = resize_pos_embed(self.pos_embed, self.grid_size, hw, T)
+        if self.pos_embed_on_prefix:
+            x = torch.cat(prefix + [x], dim=1) + pos
+        else:
+            x = torch.cat(prefix + [x + pos], dim=1)
+        return self.pos_drop(x), hw
+
+    def forward(self, x):
+        x, hw = self.embed(x)
+        outs = self.run_blocks(x)
+        if self.out_type == 'featmap':
+            return tuple(self.tokens_to_maps(outs, hw, self.num_prefix_tokens))
+        if self.out_indices[-1] == self.num_layers - 1:
+            outs[-1] = self.norm(outs[-1])
+        return tuple(outs)
+
+
+def _vit(patch_size, embed_dims, depth, num_heads, **extra):
+    return dict(patch_size=patch_size, embed_dims=embed_dims, depth=depth,
+                num_heads=num_heads, **extra)
+
+
+@MODELS.register_module()
+class DeiT3ViT(_VisionTransformer):
+    """ViT with LayerScale as trained by DeiT III (thesis ch. 6, Table 6.7)."""
+    arch_zoo = {
+        't': _vit(16, 192, 12, 3, layer_scale_init=1e-4),
+        's': _vit(16, 384, 12, 6, layer_scale_init=1e-4),
+        'm': _vit(16, 512, 12, 8, layer_scale_init=1e-4),
+        'b': _vit(16, 768, 12, 12, layer_scale_init=1e-4),
+        'l': _vit(16, 1024, 24, 16, layer_scale_init=1e-4),
+        'h': _vit(14, 1280, 32, 16, layer_scale_init=1e-4),
+    }
+    layer_scale = True
+    pos_embed_on_prefix = False
+    drop_path_schedule = 'constant'
+
+    def __init__(self, arch='s', **kwargs):
+        if kwargs.get('distilled'):
+            raise ValueError('DeiT3ViT has no distillation token; use DeiTViT(distilled=True)')
+        super().__init__(arch, **kwargs)
+
+
+@MODELS.register_module()
+class DeiTViT(_VisionTransformer):
+    """The original DeiT ViT (thesis ch. 3, Table 3.1), optionally with a distillation token."""
+    arch_zoo = {
+        't': _vit(16, 192, 12, 3),
+        's': _vit(16, 384, 12, 6),
+        'b': _vit(16, 768, 12, 12),
+    }
+    layer_scale = False
+    pos_embed_on_prefix = True
+    drop_path_schedule = 'linear'

@@ -1,0 +1,148 @@
+"""Classification heads of the five families, on mmpretrain's ``ClsHead``.
+
+They read the last backbone output in ``out_type='tokens'`` form, (B, T + N, C):
+
+- ``TokenPoolClsHead``: class token (ViT, DeiT III) or average of the patches (ResMLP).
+- ``DistilledClsHead``: DeiT's class and distillation heads, averaged at inference.
+- ``ClassAttentionClsHead``: class token(s) pooled by class-attention blocks, then
+  norm and linear: CaiT (2 blocks, multi-head) and PatchConvNet (1 single-head
+  block, MLP ratio 3, optionally one token per class).
+"""
+import torch
+import torch.nn as nn
+from mmpretrain.models.heads import ClsHead
+from timm.layers import trunc_normal_
+
+from mmvision_ext.registry import MODELS
+from ..layers import ClassAttentionBlock
+
+
+def _init_linear(m):
+    if isinstance(m, nn.Linear):
+        trunc_normal_(m.weight, std=.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.LayerNorm):
+        nn.init.ones_(m.weight)
+        nn.init.zeros_(m.bias)
+
+
+@MODELS.register_module()
+class TokenPoolClsHead(ClsHead):
+    """Linear classifier on the class token (``pool='cls'``) or the mean patch (``'avg'``)."""
+
+    def __init__(self, num_classes, in_channels, pool='cls', drop_rate=0., **kwargs):
+        super().__init__(**kwargs)
+        if pool not in ('cls', 'avg'):
+            raise ValueError(f"TokenPoolClsHead: pool must be 'cls' or 'avg', got {pool!r}")
+        self.pool = pool
+        self.drop = nn.Dropout(drop_rate)
+        self.head = nn.Linear(in_channels, num_classes)
+        self.apply(_init_linear)
+
+    def pre_logits(self, feats):
+        x = feats[-1]
+        return x[:, 0] if self.pool == 'cls' else x.mean(dim=1)
+
+    def forward(self, feats):
+        return self.head(self.drop(self.pre_logits(feats)))
+
+
+@MODELS.register_module()
+class DistilledClsHead(ClsHead):
+    """DeiT's two heads: ``head`` on the class token, ``head_dist`` on the distillation
+    token. Inference fuses them late (mean of the logits). Without a teacher both are
+    trained on the labels; the distillation losses belong to the distiller."""
+
+    def __init__(self, num_classes, in_channels, **kwargs):
+        super().__init__(**kwargs)
+        self.head = nn.Linear(in_channels, num_classes)
+        self.head_dist = nn.Linear(in_channels, num_classes)
+        self.apply(_init_linear)
+
+    def pre_logits(self, feats):
+        return feats[-1][:, 0], feats[-1][:, 1]
+
+    def forward_both(self, feats):
+        """(class-token logits, distillation-token logits)."""
+        x_cls, x_dist = self.pre_logits(feats)
+        return self.head(x_cls), self.head_dist(x_dist)
+
+    def forward(self, feats):
+        logits, logits_dist = self.forward_both(feats)
+        return (logits + logits_dist) / 2
+
+    def loss(self, feats, data_samples, **kwargs):
+        logits, logits_dist = self.forward_both(feats)
+        losses = self._get_loss(logits, data_samples, **kwargs)
+        losses['loss'] = (losses['loss'] + self._get_loss(
+            logits_dist, data_samples, **kwargs)['loss']) / 2
+        return losses
+
+
+@MODELS.register_module()
+class ClassAttentionClsHead(ClsHead):
+    """Class-attention pooling then classifier (keys as the official
+    ``cls_token``, ``blocks_token_only``, ``norm``, ``head``).
+
+    Args:
+        num_classes, in_channels: classifier size and token width.
+        num_heads: heads of the class attention (CaiT: the trunk's; PatchConvNet: 1).
+        depth: class-attention blocks (CaiT 2, PatchConvNet 1).
+        mlp_ratio: MLP width of those blocks (CaiT 4, PatchConvNet 3).
+        layer_scale_init: LayerScale init of those blocks.
+        multi_token: one class token per class, each scored by its own linear
+            unit (PatchConvNet's per-class attention maps, thesis T5.7).
+    """
+
+    def __init__(self, num_classes, in_channels, num_heads=1, depth=1, mlp_ratio=4.,
+                 layer_scale_init=1e-5, multi_token=False, drop_rate=0., attn_drop_rate=0.,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.multi_token = multi_token
+        num_tokens = num_classes if multi_token else 1
+        self.cls_token = nn.Parameter(torch.zeros(1, num_tokens, in_channels))
+        self.blocks_token_only = nn.ModuleList([
+            ClassAttentionBlock(in_channels, num_heads, mlp_ratio, qkv_bias=True,
+                                drop=drop_rate, attn_drop=attn_drop_rate,
+                                norm_layer=lambda d: nn.LayerNorm(d, eps=1e-6),
+                                layer_scale_init=layer_scale_init, multi_token=multi_token)
+            for _ in range(depth)])
+        self.norm = nn.LayerNorm(in_channels, eps=1e-6)
+        # With multi_token, row k is the official per-class Linear(C, 1) unit k.
+        self.head = nn.Linear(in_channels, num_classes)
+        trunc_normal_(self.cls_token, std=.02)
+        self.apply(_init_linear)
+
+    def pre_logits(self, feats):
+        x = feats[-1]
+        x_cls = self.cls_token.expand(x.shape[0], -1, -1)
+        for blk in self.blocks_token_only:
+            x_cls = blk(x, x_cls)
+        x_cls = self.norm(x_cls)  # per-token norm: the same as norm([cls, x])[:, :T]
+        return x_cls if self.multi_token else x_cls[:, 0]
+
+    def forward(self, feats):
+        x = self.pre_logits(feats)
+        if self.multi_token:
+            return (x * self.head.weight).sum(-1) + self.head.bias
+        return self.head(x)
+
+    @torch.no_grad()
+    def attention_maps(self, feats, hw, block=-1):
+        """Attention of the class token(s) over the patches in class-attention block
+        ``block``: (B, heads, h, w), or (B, num_classes, h, w) with ``multi_token``."""
+        x = feats[-1]
+        x_cls = self.cls_token.expand(x.shape[0], -1, -1)
+        blocks = list(self.blocks_token_only)
+        target = blocks[block]
+        for blk in blocks:
+            if blk is target:
+                attn = blk.attention_weights(x, x_cls)  # (B, heads, T, keys)
+                break
+            x_cls = blk(x, x_cls)
+        B, h, w = x.shape[0], hw[0], hw[1]
+        if self.multi_token:
+            return attn.mean(1).reshape(B, -1, h, w)
+        return attn[:, :, 0, 1:].reshape(B, -1, h, w)

@@ -79,34 +79,9 @@ EOF
   WHEEL="$(ls "$WHEEL_DIR"/mmcv-*.whl 2>/dev/null | head -n1 || true)"
   if [[ -z "$WHEEL" ]]; then
     LOG="$CACHE/logs/mmcv-$MMCV_VERSION-$TAG-$(date +%Y%m%d-%H%M%S).log"
-    SRC="$(mktemp -d)"
     say "no cached mmcv wheel for $TAG: building mmcv $MMCV_VERSION from source ($([[ $USE_CUDA == 1 ]] && echo 'CUDA + CPU ops' || echo 'CPU ops'))"
-    say "this takes 30+ minutes on 2 cores; full log: $LOG"
-    # PyPI has only mmcv 2.1.0's source. Without build isolation, pip runs its
-    # setup.py for metadata against the torch installed above.
-    "${PIP[@]}" download --no-deps --no-binary mmcv --no-build-isolation -d "$SRC" \
-      "mmcv==$MMCV_VERSION" >>"$LOG" 2>&1 || die "could not download mmcv $MMCV_VERSION source; log: $LOG"
-    tar -xzf "$SRC/mmcv-$MMCV_VERSION.tar.gz" -C "$SRC"
-    PKG="$SRC/mmcv-$MMCV_VERSION"
-    # torch >= 2.10 headers need C++20; mmcv 2.1.0's setup.py hard-codes C++17.
-    sed -i 's/-std=c++14/-std=c++20/g; s/-std=c++17/-std=c++20/g' "$PKG/setup.py"
-    grep -q 'std=c++20' "$PKG/setup.py" || die "could not patch the C++ standard in mmcv's setup.py; log: $LOG"
-    (
-      cd "$PKG"
-      MMCV_WITH_OPS=1 FORCE_CUDA="$USE_CUDA" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-        "$VPY" -m pip wheel -v --no-build-isolation --no-deps -w "$WHEEL_DIR" . >>"$LOG" 2>&1
-    ) &
-    BUILD_PID=$!
-    START=$(date +%s)
-    while kill -0 "$BUILD_PID" 2>/dev/null; do
-      sleep 30
-      STEP="$(grep -oE '\[[0-9]+/[0-9]+\]' "$LOG" | tail -n1 || true)"
-      say "building mmcv: $(( ($(date +%s) - START) / 60 )) min elapsed, compile step ${STEP:-starting}"
-    done
-    wait "$BUILD_PID" || { tail -n 30 "$LOG" >&2; die "mmcv build failed; full log: $LOG"; }
-    rm -rf "$SRC"
+    bash "$ROOT/tools/build_mmcv_wheel.sh" "$VPY" "$MMCV_VERSION" "$WHEEL_DIR" "$LOG" "$USE_CUDA"
     WHEEL="$(ls "$WHEEL_DIR"/mmcv-*.whl | head -n1)"
-    say "built $WHEEL in $(( ($(date +%s) - START) / 60 )) min"
   else
     say "using cached mmcv wheel $WHEEL"
   fi

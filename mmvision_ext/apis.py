@@ -2,6 +2,7 @@
 ``mmdet.apis.init_detector`` for every config of the project."""
 from pathlib import Path
 
+import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
@@ -44,4 +45,23 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
     return model.to(device).eval()
 
 
-__all__ = ['init_model']
+
+@torch.no_grad()
+def get_pooling_attention(model, inputs, block=-1):
+    """The attention that pools the patches, as maps over the patch grid.
+
+    ``model`` is a classifier whose head is a ``ClassAttentionClsHead`` (CaiT,
+    PatchConvNet); ``inputs`` a normalised (B, 3, H, W) batch. Returns
+    (B, heads, ceil(H/p), ceil(W/p)) - per class-attention head, of block
+    ``block`` - or (B, num_classes, ...) for the one-token-per-class option.
+    """
+    head = getattr(model, 'head', None)
+    if not hasattr(head, 'attention_maps'):
+        raise TypeError(f'{type(head).__name__} does not pool by attention; attention maps '
+                        'exist for CaiT and PatchConvNet classifiers')
+    p = model.backbone.patch_size
+    hw = (-(-inputs.shape[-2] // p), -(-inputs.shape[-1] // p))
+    return head.attention_maps(model.backbone(inputs), hw, block)
+
+
+__all__ = ['init_model', 'get_pooling_attention']

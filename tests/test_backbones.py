@@ -1,0 +1,291 @@
+"""Backbones and heads: fidelity to timm and to the thesis' tables, dense mode,
+fine-tuning options and clear errors."""
+import math
+import re
+
+import pytest
+import timm
+import torch
+import torch.nn as nn
+
+import mmvision_ext  # noqa: F401
+from conftest import ROOT, SPEC
+from mmvision_ext.analysis import count_flops, count_params, tensor_forward
+from mmvision_ext.apis import get_pooling_attention, init_model
+from mmvision_ext.converters import build_classifier, convert_checkpoint
+from mmvision_ext.models.backbones import CaiT, DeiT3ViT, DeiTViT, PatchConvNet, ResMLP
+
+torch.set_num_threads(2)
+
+
+def _info(family, arch, num_classes=1000, **kw):
+    return dict(family=family, arch=arch, num_classes=num_classes, img_size=224,
+                distilled=False, multi_token=False) | kw
+
+
+# --- thesis tables ----------------------------------------------------------------
+def spec_rows():
+    """(family, variant, params M, GFLOPs) from SPEC.md section 1, as written there
+    (strings; None where the table has no figure)."""
+    if not SPEC.is_file():
+        return []
+    sections = {'### ViT with LayerScale': 'deit3', '### CaiT': 'cait', '### ResMLP': 'resmlp',
+                '### PatchConvNet': 'patchconvnet'}
+    rows, family, cols = [], None, None
+    for line in SPEC.read_text().splitlines():
+        if line.startswith('### ') or line.startswith('## '):
+            family = next((f for h, f in sections.items() if line.startswith(h)), None)
+            cols = None
+            continue
+        if family is None or not line.startswith('|'):
+            continue
+        cells = [c.strip() for c in line.strip('|').split('|')]
+        if cells[0] == 'variant':
+            cols = [c.lower() for c in cells]
+            continue
+        if cols is None or set(cells[0]) <= set('-'):
+            continue
+        variant = cells[0].lower().replace('-', '').replace('/8', 'p8')
+        num = lambda c: None if cells[c] in ('—', '-', '') else cells[c]  # noqa: E731
+        p_col = next(i for i, c in enumerate(cols) if c.startswith('params'))
+        f_col = next(i for i, c in enumerate(cols) if c.startswith('gflops'))
+        rows.append((family, variant, num(p_col), num(f_col)))
+    return rows
+
+
+SPEC_ROWS = [r for r in spec_rows() if r[2] is not None or r[3] is not None]
+# CaiT-M24/M36: parameters match, but the table's GFLOPs are 0.5% above both our count
+# and the closed form (24 SA blocks of 3C^2N + C^2N + 8C^2N + 2N^2C + 2H^2N^2 + norms,
+# the stem and two CA blocks: 35.81 G for M24), more than the 0.1 G tolerance.
+FLOPS_ABOVE_CLOSED_FORM = {('cait', 'm24'), ('cait', 'm36')}
+
+
+def _spec_param(row):
+    marks = []
+    if row[:2] in FLOPS_ABOVE_CLOSED_FORM:
+        marks.append(pytest.mark.xfail(strict=True, reason='thesis GFLOPs 0.5% above closed form'))
+    return pytest.param(*row, id=f'{row[0]}_{row[1]}', marks=marks)
+
+
+def _tolerance(figure):  # 0.1 for figures given to one decimal, 0.5 for whole numbers
+    return 0.1 + 1e-9 if '.' in figure else 0.5
+
+
+@pytest.mark.skipif(not SPEC_ROWS, reason='shared/SPEC.md is not beside the repository')
+@pytest.mark.parametrize('family,variant,params_m,gflops',
+                         [pytest.param(*r, id=f'{r[0]}_{r[1]}') for r in SPEC_ROWS if r[2]])
+def test_params_match_the_thesis(family, variant, params_m, gflops):
+    """Built from the shipped cls config, with its 1000-class head."""
+    model = init_model(ROOT / f'configs/cls_{family}_{variant}_in1k.py')
+    assert abs(count_params(model) / 1e6 - float(params_m)) <= _tolerance(params_m)
+
+
+@pytest.mark.skipif(not SPEC_ROWS, reason='shared/SPEC.md is not beside the repository')
+@pytest.mark.parametrize('family,variant,params_m,gflops', [_spec_param(r) for r in SPEC_ROWS if r[3]])
+def test_flops_match_the_thesis(family, variant, params_m, gflops):
+    """Multiply-accumulates at 224x224 of the shipped cls config."""
+    model = init_model(ROOT / f'configs/cls_{family}_{variant}_in1k.py')
+    with torch.no_grad():
+        flops = count_flops(tensor_forward(model, (224, 224)), (torch.zeros(1, 3, 224, 224),))
+    assert abs(flops / 1e9 - float(gflops)) <= _tolerance(gflops)
+
+
+def test_spec_table_was_read():
+    if not SPEC.is_file():
+        pytest.skip('shared/SPEC.md is not beside the repository')
+    assert len(SPEC_ROWS) >= 25
+    assert ('patchconvnet', 's60', '25.2', '4.0') in SPEC_ROWS
+
+
+# --- logits equal to timm's ---------------------------------------------------------
+@pytest.mark.parametrize('timm_name,arch', [
+    ('deit3_small_patch16_224', 's'),
+    ('cait_xxs24_224', 'xxs24'),
+    ('resmlp_12_224', 's12'),
+    ('deit_small_distilled_patch16_224', 's'),
+    ('deit_tiny_patch16_224', 't'),
+])
+def test_logits_equal_timm_after_conversion(timm_name, arch):
+    torch.manual_seed(0)
+    ref = timm.create_model(timm_name, pretrained=False).eval()
+    with torch.no_grad():  # move LayerScale etc. away from their init so all paths matter
+        for p in ref.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    state_dict, info = convert_checkpoint(ref.state_dict())
+    assert info['arch'] == arch
+    ours = build_classifier(info).eval()
+    ours.load_state_dict(state_dict, strict=True)
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        diff = (ref(x) - ours(x, mode='tensor')).abs().max().item()
+    assert diff < 1e-4
+
+
+# --- dense mode ---------------------------------------------------------------------
+DENSE = [
+    (DeiT3ViT, dict(arch='t'), (3, 5, 7, 11), 192),
+    (DeiTViT, dict(arch='t', distilled=True), (3, 11), 192),
+    (CaiT, dict(arch='xxs24'), (7, 11, 15, 23), 192),
+    (PatchConvNet, dict(arch='s60'), (59,), 384),
+]
+
+
+@pytest.mark.parametrize('cls,kwargs,out_indices,dim', DENSE,
+                         ids=[d[0].__name__ for d in DENSE])
+@pytest.mark.parametrize('hw', [(512, 512), (512, 683), (640, 640)])
+def test_dense_maps_for_any_size(cls, kwargs, out_indices, dim, hw):
+    model = cls(**kwargs, out_indices=out_indices).eval()
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, *hw))
+    expected = (1, dim, math.ceil(hw[0] / 16), math.ceil(hw[1] / 16))
+    assert [tuple(o.shape) for o in outs] == [expected] * len(out_indices)
+
+
+def test_vit_pos_embed_is_resized_not_ignored():
+    """At another size the (bicubically resized) position embedding still matters."""
+    model = DeiT3ViT(arch='t', out_indices=(11,)).eval()
+    x = torch.randn(1, 3, 320, 256)
+    with torch.no_grad():
+        a = model(x)[0]
+        model.pos_embed.add_(1.0)
+        b = model(x)[0]
+    assert a.shape == (1, 192, 20, 16) and not torch.allclose(a, b)
+
+
+def test_resmlp_wrong_size_error_says_what_it_needs():
+    model = ResMLP(arch='s12')
+    with pytest.raises(ValueError, match=r'224x224') as e:
+        model(torch.randn(1, 3, 512, 512))
+    assert 'slide' in str(e.value) and '512x512' in str(e.value)
+
+
+def test_unknown_variant_lists_the_choices():
+    with pytest.raises(ValueError, match=r"unknown variant 'xl'.*s60, s120, b60"):
+        PatchConvNet(arch='xl')
+
+
+def test_patchconvnet_channels_last_trunk_matches_the_token_formulation():
+    """Our (B, H, W, C) trunk against the reference's formulation (tokens, reshaped to
+    NCHW around plain nn.Conv2d modules, LayerNorm on tokens), non-square input."""
+    torch.manual_seed(0)
+    model = PatchConvNet(arch='s60', out_indices=(3,), out_type='tokens').eval()
+    with torch.no_grad():
+        for blk in model.blocks[:4]:
+            blk.gamma_1.fill_(0.5)
+        x = torch.randn(2, 3, 96, 160)
+        ours = model(x)[0]
+        t = model.patch_embed(x)
+        B, C, H, W = t.shape
+        t = t.flatten(2).transpose(1, 2)
+        for blk in model.blocks[:4]:
+            y = blk.norm1(t).transpose(1, 2).reshape(B, C, H, W)
+            pw1, _, dw, _, se, pw2 = blk.attn.qkv_pos
+            y = nn.functional.gelu(dw(nn.functional.gelu(pw1(y))))
+            s = y.mean((2, 3), keepdim=True)
+            y = y * torch.sigmoid(se.conv_expand(torch.relu(se.conv_reduce(s))))
+            y = pw2(y).reshape(B, C, H * W).transpose(1, 2)
+            t = t + blk.gamma_1 * y
+    assert ours.shape == (2, 6 * 10, 384)
+    assert torch.allclose(ours, t, atol=1e-5)
+
+
+# --- fine-tuning options --------------------------------------------------------------
+def test_frozen_stages_freeze_embedding_and_first_blocks():
+    model = DeiT3ViT(arch='t', frozen_stages=2)
+    model.train()
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    assert {'cls_token', 'pos_embed', 'patch_embed.proj.weight'} <= frozen
+    assert any(n.startswith('blocks.1.') for n in frozen)
+    assert not any(n.startswith('blocks.2.') for n in frozen)
+    bn = PatchConvNet(arch='s60', norm='BN', frozen_stages=1).train()
+    assert not bn.blocks[0].norm1.training and bn.blocks[1].norm1.training
+
+
+@pytest.mark.parametrize('cls,kwargs', [(DeiT3ViT, dict(arch='t')), (CaiT, dict(arch='xxs24')),
+                                        (PatchConvNet, dict(arch='s60')), (ResMLP, dict(arch='s12'))])
+def test_gradient_checkpointing_gives_the_same_gradients(cls, kwargs):
+    torch.manual_seed(0)
+    size = 224 if cls is ResMLP else 64
+    x = torch.randn(2, 3, size, size)
+    grads = []
+    for with_cp in (False, True):
+        torch.manual_seed(1)
+        model = cls(**kwargs, out_indices=(3,), with_cp=with_cp).train()
+        model(x)[0].square().mean().backward()
+        grads.append(model.patch_embed.proj.weight.grad
+                     if cls is not PatchConvNet else model.patch_embed.proj[0][0].weight.grad)
+    assert torch.allclose(grads[0], grads[1], atol=1e-6)
+
+
+def test_layer_ids_for_layer_decay():
+    model = CaiT(arch='xxs24')
+    assert model.get_layer_depth('backbone.pos_embed', 'backbone.') == (0, 26)
+    assert model.get_layer_depth('backbone.patch_embed.proj.weight', 'backbone.') == (0, 26)
+    assert model.get_layer_depth('backbone.blocks.4.attn.qkv.weight', 'backbone.') == (5, 26)
+    assert model.get_layer_depth('head.blocks_token_only.0.attn.q.weight', 'backbone.') == (25, 26)
+
+
+def test_pretrained_init_cfg_loads_converted_weights(tmp_path):
+    ref = timm.create_model('deit3_small_patch16_224', pretrained=False)
+    sd, info = convert_checkpoint(ref.state_dict())
+    path = tmp_path / 'deit3_s.pth'
+    torch.save(dict(state_dict=sd, meta=dict(mmvx=info)), path)
+    model = DeiT3ViT(arch='s', init_cfg=dict(type='Pretrained', checkpoint=str(path),
+                                             prefix='backbone.'))
+    model.init_weights()
+    assert torch.equal(model.blocks[3].attn.qkv.weight, ref.blocks[3].attn.qkv.weight)
+    assert torch.equal(model.pos_embed, ref.pos_embed)
+
+
+# --- heads and attention maps -------------------------------------------------------------
+def test_distilled_head_fuses_late_and_trains_both():
+    model = build_classifier(_info('deit', 't', 10, distilled=True)).eval()
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        feats = model.backbone(x)
+        a, b = model.head.forward_both(feats)
+        assert torch.allclose(model(x, mode='tensor'), (a + b) / 2)
+    from mmpretrain.structures import DataSample
+    samples = [DataSample().set_gt_label(i) for i in (1, 2)]
+    model.train()
+    model(x, samples, mode='loss')['loss'].backward()
+    assert model.head.head.weight.grad.abs().sum() > 0
+    assert model.head.head_dist.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('family,arch,heads', [('cait', 'xxs24', 4), ('patchconvnet', 's60', 1)])
+def test_pooling_attention_maps(family, arch, heads):
+    model = build_classifier(_info(family, arch, 10)).eval()
+    maps = get_pooling_attention(model, torch.randn(2, 3, 96, 128))
+    assert maps.shape == (2, heads, 6, 8)
+    # Softmax over [cls, patches]: the patch part is a sub-distribution.
+    total = maps.flatten(2).sum(-1)
+    assert (maps >= 0).all() and (total <= 1 + 1e-5).all() and (total > 0.5).all()
+
+
+def test_per_class_tokens_give_per_class_maps():
+    model = build_classifier(_info('patchconvnet', 's60', 7, multi_token=True)).eval()
+    x = torch.randn(2, 3, 64, 96)
+    assert model(x, mode='tensor').shape == (2, 7)
+    maps = get_pooling_attention(model, x)
+    assert maps.shape == (2, 7, 4, 6)
+    assert torch.allclose(maps.flatten(2).sum(-1), torch.ones(2, 7), atol=1e-5)
+
+
+def test_attention_maps_need_an_attention_head():
+    model = build_classifier(_info('resmlp', 's12', 10))
+    with pytest.raises(TypeError, match='does not pool by attention'):
+        get_pooling_attention(model, torch.randn(1, 3, 224, 224))
+
+
+def test_every_cls_config_names_its_variant():
+    names = sorted(p.name for p in (ROOT / 'configs').glob('cls_*_in1k.py'))
+    expected = sorted(
+        f'cls_{fam}_{arch}{suffix}_in1k.py'
+        for fam, cls in (('deit3', DeiT3ViT), ('deit', DeiTViT), ('cait', CaiT),
+                         ('resmlp', ResMLP), ('patchconvnet', PatchConvNet))
+        for arch in cls.arch_zoo
+        for suffix in (('', '_distilled') if fam == 'deit' else ('',)))
+    assert names == expected
+    for name in names:
+        assert re.fullmatch(r'cls_[a-z0-9]+_[a-z0-9]+(_distilled)?_in1k\.py', name)

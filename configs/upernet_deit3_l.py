@@ -1,0 +1,13 @@
+_base_ = [
+    './_base_/models/upernet_isotropic.py', './_base_/datasets/ade20k_512.py',
+    './_base_/schedules/upernet_160k.py', './_base_/default_runtime_seg.py'
+]
+model = dict(
+    backbone=dict(
+        type='DeiT3ViT', arch='l', img_size=224, out_indices=(7, 11, 15, 23), drop_path_rate=0.2,
+        init_cfg=dict(
+            type='Pretrained', prefix='backbone.',
+            checkpoint='{{$MMVX_CHECKPOINTS:checkpoints}}/deit3_l_in1k.pth')),
+    neck=dict(in_channels=1024, num_inputs=4),
+    decode_head=dict(in_channels=[1024] * 4),
+    auxiliary_head=dict(in_channels=1024))

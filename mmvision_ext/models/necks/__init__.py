@@ -1,0 +1,3 @@
+from .pyramid import IsotropicPyramidNeck
+
+__all__ = ['IsotropicPyramidNeck']

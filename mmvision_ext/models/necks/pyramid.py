@@ -1,0 +1,45 @@
+"""The neck that turns an isotropic backbone's stride-16 maps into a 4-level pyramid
+(strides 4, 8, 16, 32), as XCiT's dense-prediction setup does (SPEC section 2)."""
+import torch.nn as nn
+from mmcv.cnn import build_norm_layer
+from mmengine.model import BaseModule
+
+from mmvision_ext.registry import MODELS
+
+
+@MODELS.register_module()
+class IsotropicPyramidNeck(BaseModule):
+    """Level 1: two 2x2 transposed convs with norm + GELU between (stride 4);
+    level 2: one transposed conv (stride 8); level 3: identity (stride 16);
+    level 4: 2x2 max-pool (stride 32).
+
+    Args:
+        in_channels: channels of the backbone maps.
+        num_inputs: 4 maps from 4 blocks (ViT, CaiT, ResMLP), or 1 map used at
+            every level (PatchConvNet, which uses only its final output).
+        norm_cfg: norm between the two transposed convs (SyncBN for multi-GPU).
+    """
+
+    def __init__(self, in_channels, num_inputs=4, norm_cfg=dict(type='SyncBN', requires_grad=True),
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if num_inputs not in (1, 4):
+            raise ValueError(f'IsotropicPyramidNeck: num_inputs must be 1 or 4, got {num_inputs}')
+        self.num_inputs = num_inputs
+        c = in_channels
+        self.fpn1 = nn.Sequential(
+            nn.ConvTranspose2d(c, c, kernel_size=2, stride=2),
+            build_norm_layer(norm_cfg, c)[1],
+            nn.GELU(),
+            nn.ConvTranspose2d(c, c, kernel_size=2, stride=2))
+        self.fpn2 = nn.ConvTranspose2d(c, c, kernel_size=2, stride=2)
+        self.fpn3 = nn.Identity()
+        self.fpn4 = nn.MaxPool2d(kernel_size=2, stride=2)
+
+    def forward(self, inputs):
+        if len(inputs) != self.num_inputs:
+            raise ValueError(f'IsotropicPyramidNeck expects {self.num_inputs} backbone maps, got '
+                             f'{len(inputs)}: set the backbone out_indices accordingly')
+        inputs = list(inputs) * (4 // self.num_inputs)
+        ops = (self.fpn1, self.fpn2, self.fpn3, self.fpn4)
+        return tuple(op(x) for op, x in zip(ops, inputs))

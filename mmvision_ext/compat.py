@@ -34,3 +34,33 @@ def load_from_local(filename, map_location):
 
 
 CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
+
+
+# --- 2. distributed runs on CPU-only machines (gloo) -------------------------------
+# mmengine's pytorch launcher calls torch.cuda.set_device(LOCAL_RANK) unconditionally
+# and its runner passes device_ids=[LOCAL_RANK] to DistributedDataParallel; both fail
+# without a GPU. Without CUDA we skip set_device and give DDP no device ids, which is
+# what torch expects for CPU modules. GPU runs take the original code paths.
+import mmengine.dist.utils as _dist_utils  # noqa: E402
+from mmengine.model.wrappers import MMDistributedDataParallel  # noqa: E402
+
+_init_dist_pytorch = _dist_utils._init_dist_pytorch
+
+
+def init_dist_pytorch(backend, init_backend='torch', **kwargs):
+    if torch.cuda.is_available() or init_backend != 'torch':
+        return _init_dist_pytorch(backend, init_backend, **kwargs)
+    torch.distributed.init_process_group(backend=backend, **kwargs)
+
+
+_dist_utils._init_dist_pytorch = init_dist_pytorch
+_ddp_init = MMDistributedDataParallel.__init__
+
+
+def ddp_init(self, module, detect_anomalous_params=False, **kwargs):
+    if kwargs.get('device_ids') and all(p.device.type == 'cpu' for p in module.parameters()):
+        kwargs['device_ids'] = None
+    _ddp_init(self, module, detect_anomalous_params, **kwargs)
+
+
+MMDistributedDataParallel.__init__ = ddp_init

@@ -17,8 +17,9 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     at full lr), on top of the other ``paramwise_cfg`` rules. ``r = 1`` disables it."""
 
     def __init__(self, optim_wrapper_cfg, paramwise_cfg=None):
-        paramwise_cfg = dict(paramwise_cfg or {})
-        self.layer_decay_rate = float(paramwise_cfg.pop('layer_decay_rate', 1.0))
+        # The key stays in paramwise_cfg: an empty one would make the base class skip
+        # add_params (one group for all parameters) and ignore the decay.
+        self.layer_decay_rate = float((paramwise_cfg or {}).get('layer_decay_rate', 1.0))
         if not 0 < self.layer_decay_rate <= 1:
             raise ValueError(f'layer_decay_rate must be in (0, 1], got {self.layer_decay_rate}')
         super().__init__(optim_wrapper_cfg, paramwise_cfg)

@@ -1,0 +1,177 @@
+"""What tools/train.py and tools/test.py share: config loading with mmseg's / mmdet's
+command-line conventions, and checks that turn missing data, missing pretrained
+weights or mismatched checkpoints into one clear message before any work starts."""
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+
+from mmvision_ext.registry import MODELS
+
+
+class PreflightError(RuntimeError):
+    """A problem with the user's setup, explained; the tools print it and exit."""
+
+
+DATASET_HINTS = {
+    'ADE20KDataset': (
+        'Get ADEChallengeData2016.zip (MIT Scene Parsing benchmark) and unzip it into '
+        'data/ade/, so that data/ade/ADEChallengeData2016/images/training exists, or point the '
+        'config at your copy with --cfg-options train_dataloader.dataset.data_root=... '
+        '(val_dataloader/test_dataloader likewise). A small synthetic set in the same layout: '
+        'python tools/make_demo_data.py data/synthetic_ade20k --task ade20k'),
+    'CocoDataset': (
+        'Put COCO 2017 under data/coco/ (annotations/instances_{train,val}2017.json, '
+        'train2017/, val2017/), or set --cfg-options train_dataloader.dataset.data_root=... '
+        '(val/test likewise). A small synthetic set in the same layout: '
+        'python tools/make_demo_data.py data/synthetic_coco --task coco'),
+    'ImageNet': (
+        'Put ImageNet-1k under data/imagenet/ as train/<class>/*.JPEG and val/<class>/*.JPEG '
+        '(optionally meta/{train,val}.txt). A small synthetic set in the same layout: '
+        'python tools/make_demo_data.py data/synthetic_imagenet --task imagenet'),
+}
+
+
+def load_config(path, cfg_options=None, work_dir=None):
+    if not osp.isfile(path):
+        raise PreflightError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def _walk(node, path=''):
+    """Yield (dotted path, dict) for every dict in a nested config."""
+    if isinstance(node, dict):
+        yield path, node
+        for k, v in node.items():
+            yield from _walk(v, f'{path}.{k}' if path else str(k))
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from _walk(v, f'{path}[{i}]')
+
+
+def check_pretrained(cfg):
+    """Every local ``init_cfg=dict(type='Pretrained', checkpoint=...)`` file exists."""
+    for path, node in _walk(cfg.get('model', {}), 'model'):
+        init = node.get('init_cfg') if isinstance(node, dict) else None
+        for item in init if isinstance(init, list) else [init]:
+            if not isinstance(item, dict) or item.get('type') != 'Pretrained':
+                continue
+            ckpt = str(item.get('checkpoint', ''))
+            if '://' in ckpt or osp.isfile(ckpt):
+                continue
+            raise PreflightError(
+                f'pretrained checkpoint not found: {ckpt} ({path}.init_cfg).\n'
+                '  Convert the official ImageNet weights once:\n'
+                f'    python tools/model_converters/official2mmvx.py OFFICIAL.pth {ckpt}\n'
+                '  (set MMVX_CHECKPOINTS=/your/dir to keep converted files elsewhere), or train '
+                'from scratch on purpose with\n'
+                f'    --cfg-options {path}.init_cfg=None')
+
+
+def _dataset_dirs(ds):
+    """(description, path) pairs that a dataset config needs on disk."""
+    root = ds.get('data_root', '') or ''
+    needed = []
+    ann = ds.get('ann_file')
+    if ann:
+        needed.append(('annotation file', osp.join(root, ann)))
+    prefix = ds.get('data_prefix', {})
+    if isinstance(prefix, str):
+        prefix = {'img': prefix}
+    for key, value in (prefix or {}).items():
+        if value:
+            needed.append((f'{key} folder', osp.join(root, value)))
+    split = ds.get('split')
+    if split and not prefix:
+        needed.append((f'{split} folder', osp.join(root, split)))
+    if not needed and root:
+        needed.append(('data root', root))
+    return needed
+
+
+def check_datasets(cfg, loaders):
+    """The data of each named dataloader is where its config says."""
+    for name in loaders:
+        loader = cfg.get(name)
+        if not loader:
+            continue
+        stack = [loader.get('dataset', {})]
+        while stack:
+            ds = stack.pop()
+            if 'dataset' in ds:  # RepeatDataset and other wrappers
+                stack.append(ds['dataset'])
+                continue
+            if 'datasets' in ds:
+                stack.extend(ds['datasets'])
+                continue
+            for what, path in _dataset_dirs(ds):
+                if not osp.exists(path):
+                    kind = ds.get('type', 'dataset')
+                    raise PreflightError(
+                        f'{kind} {what} not found: {osp.abspath(path)} ({name}.dataset).\n  '
+                        + DATASET_HINTS.get(kind, 'Fix the dataset paths in the config.'))
+
+
+def backbone_patch_size(cfg):
+    """Patch size of the config's backbone (None when it is not one of ours)."""
+    backbone = cfg.get('model', {}).get('backbone')
+    if not isinstance(backbone, dict):
+        return None
+    cls = MODELS.get(backbone.get('type', ''))
+    if cls is None or not hasattr(cls, 'get_arch'):
+        return None
+    return cls.get_arch(backbone.get('arch'))['patch_size']
+
+
+def check_crop_size(cfg):
+    """Training crops of a segmentation config are whole numbers of patches."""
+    size = cfg.get('model', {}).get('data_preprocessor', {}).get('size')
+    patch = backbone_patch_size(cfg)
+    if size is None or patch is None:
+        return
+    if size[0] % patch or size[1] % patch:
+        raise PreflightError(
+            f'crop size {tuple(size)} is not divisible by the backbone patch size {patch}; '
+            f'use e.g. {tuple(patch * round(s / patch) for s in size)} '
+            '(model.data_preprocessor.size and the RandomCrop crop_size)')
+
+
+def check_checkpoint_matches(model, checkpoint):
+    """The checkpoint's tensors fit the model's (e.g. the same number of classes)."""
+    if not osp.isfile(checkpoint):
+        raise PreflightError(f'checkpoint not found: {checkpoint}')
+    from mmvision_ext.compat import load_from_local
+    ckpt = load_from_local(checkpoint, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    own = {k: v.shape for k, v in model.state_dict().items()}
+    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    wrong = [(k, tuple(v.shape), tuple(own[k])) for k, v in state.items()
+             if k in own and torch.is_tensor(v) and tuple(v.shape) != tuple(own[k])]
+    if wrong:
+        lines = '\n'.join(f'    {k}: checkpoint {a}, model {b}' for k, a, b in wrong[:8])
+        hint = ''
+        if any(k.endswith(('conv_seg.weight', 'fc_cls.weight', 'head.weight')) for k, *_ in wrong):
+            hint = ('\n  The checkpoint was trained for another number of classes than the '
+                    'config sets (num_classes).')
+        raise PreflightError(f'checkpoint {checkpoint} does not fit the model:\n{lines}{hint}')
+    if not set(state) & set(own):
+        raise PreflightError(f'checkpoint {checkpoint} shares no parameter names with the model; '
+                             'is it for this config (or still in the official layout? convert it '
+                             'with tools/model_converters/official2mmvx.py)?')
+
+
+def task_of(cfg):
+    return {'mmseg': 'seg', 'mmdet': 'det', 'mmpretrain': 'cls'}.get(cfg.get('default_scope'))
+
+
+def set_launcher_env(local_rank):
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(local_rank)

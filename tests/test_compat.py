@@ -1,0 +1,81 @@
+"""The stack's fixes for torch 2.14 (mmvision_ext/compat.py), each shown to be needed."""
+import pickle
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+from torch.utils.data import Dataset
+
+import mmvision_ext  # noqa: F401
+from mmvision_ext.compat import load_from_local
+
+
+class Pairs(Dataset):
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        g = torch.Generator().manual_seed(i)
+        x = torch.randn(4, generator=g)
+        return dict(x=x, y=x.sum(0, keepdim=True))
+
+
+class Regressor(BaseModel):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 1)
+
+    def forward(self, x, y, mode='loss'):
+        return dict(loss=((self.fc(x) - y) ** 2).mean())
+
+
+def _train(work_dir, iters, resume):
+    runner = Runner(
+        model=Regressor(), work_dir=str(work_dir), default_scope='mmengine', resume=resume,
+        train_dataloader=dict(dataset=Pairs(), batch_size=4,
+                              sampler=dict(type='DefaultSampler', shuffle=True),
+                              collate_fn=dict(type='default_collate')),
+        train_cfg=dict(by_epoch=False, max_iters=iters),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-2)),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False)))
+    runner.train()
+    return runner
+
+
+def test_mmengine_checkpoints_need_more_than_plain_weights_only(tmp_path):
+    """Without the fix, torch.load's weights_only default refuses mmengine's checkpoints."""
+    _train(tmp_path, 2, resume=False)
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        torch.load(tmp_path / 'iter_2.pth', weights_only=True)
+    assert load_from_local(str(tmp_path / 'iter_2.pth'), 'cpu')['meta']['iter'] == 2
+
+
+def test_resume_from_last_checkpoint(tmp_path):
+    _train(tmp_path, 2, resume=False)
+    runner = _train(tmp_path, 4, resume=True)
+    assert runner.iter == 4
+    assert (tmp_path / 'iter_4.pth').is_file()
+
+
+def test_fix_keeps_arbitrary_pickles_out(tmp_path):
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'payload': Pairs()}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        load_from_local(str(path), 'cpu')
+
+
+def test_cpu_ddp_gets_no_device_ids():
+    """mmengine passes device_ids=[LOCAL_RANK]; torch refuses them for CPU modules."""
+    import os
+
+    import torch.distributed as dist
+    from mmengine.model.wrappers import MMDistributedDataParallel
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT='29533')
+    dist.init_process_group('gloo', rank=0, world_size=1)
+    try:
+        ddp = MMDistributedDataParallel(module=Regressor(), device_ids=[0])
+        assert ddp.device_ids is None
+    finally:
+        dist.destroy_process_group()

@@ -1,0 +1,51 @@
+"""Every module of the project is found from any default scope, and none of our names
+is shadowed by mmseg's, mmdet's or mmpretrain's own registries (docs/design.md)."""
+import pytest
+from mmengine.registry import DefaultScope
+
+import mmvision_ext  # noqa: F401
+from mmvision_ext import registry
+
+OURS = {
+    registry.MODELS: ['DeiT3ViT', 'DeiTViT', 'CaiT', 'ResMLP', 'PatchConvNet',
+                      'TokenPoolClsHead', 'DistilledClsHead', 'ClassAttentionClsHead',
+                      'IsotropicPyramidNeck'],
+    registry.OPTIM_WRAPPER_CONSTRUCTORS: ['LayerDecayOptimWrapperConstructor'],
+}
+
+
+def test_our_modules_are_registered_in_the_root_registries():
+    for reg, names in OURS.items():
+        assert reg.scope == 'mmengine'
+        for name in names:
+            assert name in reg.module_dict, name
+
+
+@pytest.mark.parametrize('scope', ['mmseg', 'mmdet', 'mmpretrain'])
+def test_found_from_every_scope_and_not_shadowed(scope):
+    import importlib
+    lib = importlib.import_module(f'{scope}.registry')
+    importlib.import_module(f'{scope}.models')  # fills the library's registries
+    importlib.import_module(f'{scope}.engine')
+    child_of = {registry.MODELS: lib.MODELS,
+                registry.OPTIM_WRAPPER_CONSTRUCTORS: lib.OPTIM_WRAPPER_CONSTRUCTORS}
+    for reg, names in OURS.items():
+        child = child_of[reg]
+        for name in names:
+            assert name not in child.module_dict, f'{scope} registers its own {name}'
+            with DefaultScope.overwrite_default_scope(scope):
+                assert child.get(name) is reg.module_dict[name]
+
+
+def test_mmseg_builds_our_backbone_from_its_own_scope():
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    model = MODELS.build(dict(
+        type='EncoderDecoder',
+        backbone=dict(type='PatchConvNet', arch='s60', out_indices=(-1,)),
+        neck=dict(type='IsotropicPyramidNeck', in_channels=384, num_inputs=1,
+                  norm_cfg=dict(type='BN')),
+        decode_head=dict(type='FCNHead', in_channels=384, in_index=2, channels=32,
+                         num_classes=5, norm_cfg=dict(type='BN'))))
+    assert type(model.backbone).__name__ == 'PatchConvNet'

@@ -1,0 +1,158 @@
+"""`make demo`: the main job on its embedded default.
+
+Generates the synthetic ADE20k-format set, trains a small UperNet + PatchConvNet on
+it with tools/train.py, evaluates the checkpoint single-scale and multi-scale + flip
+with tools/test.py, saves a few prediction overlays and writes
+work_dirs/demo/summary.json.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG = osp.join(ROOT, 'configs', 'upernet_patchconvnet_demo_synthetic.py')
+DATA = dict(task='ade20k', num_train=400, num_val=50, size=128, seed=0)
+
+
+def say(msg):
+    print(f'[demo] {msg}', flush=True)
+
+
+def ensure_data(data_root):
+    """Generate the demo set, or reuse it when it was made with the same settings."""
+    from mmvision_ext.datasets import make_dataset
+    stamp = osp.join(data_root, '.mmvx_synthetic.json')
+    if osp.isfile(stamp) and json.load(open(stamp)) == DATA:
+        say(f'reusing synthetic ADE20k set in {data_root}')
+        return
+    if osp.isdir(data_root) and os.listdir(data_root) and not osp.isfile(stamp):
+        sys.exit(f'error: {data_root} exists and was not made by the demo; move it away or '
+                 'pass --data-root elsewhere')
+    say(f'generating synthetic ADE20k set in {data_root} ({DATA["num_train"]} train / '
+        f'{DATA["num_val"]} val images, {DATA["size"]}px)')
+    make_dataset(DATA['task'], data_root, DATA['num_train'], DATA['num_val'], DATA['size'],
+                 DATA['seed'])
+    with open(stamp, 'w') as f:
+        json.dump(DATA, f)
+
+
+def run(args):
+    say('$ ' + ' '.join(args))
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT)
+    if proc.returncode != 0:
+        sys.exit(f'error: {" ".join(args)} failed with exit code {proc.returncode}')
+
+
+def latest_test_metrics(work_dir):
+    logs = sorted(glob.glob(osp.join(work_dir, '*', '*.json')), key=osp.getmtime)
+    if not logs:
+        sys.exit(f'error: no test metrics found in {work_dir}')
+    with open(logs[-1]) as f:
+        return json.loads(f.read().strip().splitlines()[-1])
+
+
+def chance_miou(data_root, num_classes):
+    """mIoU (0..1) of two trivial predictors on the validation labels: every pixel the
+    most frequent class, and uniformly random classes (expected value)."""
+    from PIL import Image
+    counts = np.zeros(num_classes)
+    for path in glob.glob(osp.join(data_root, 'annotations/validation/*.png')):
+        seg = np.asarray(Image.open(path)).astype(int) - 1  # reduce_zero_label
+        seg = seg[seg >= 0]
+        counts += np.bincount(seg, minlength=num_classes)[:num_classes]
+    freq = counts / counts.sum()
+    present = counts > 0
+    majority = np.argmax(counts)
+    miou_majority = freq[majority] / present.sum()  # IoU = freq for that class, 0 elsewhere
+    # Uniform: intersection p_c / K, union p_c + 1/K - p_c / K.
+    k = num_classes
+    iou_uniform = (freq / k) / (freq + 1 / k - freq / k)
+    return float(miou_majority), float(iou_uniform[present].mean())
+
+
+def save_overlays(checkpoint, data_root, out_dir, num=4):
+    """image | ground truth | prediction, side by side, for the first validation images."""
+    from PIL import Image
+    from mmseg.apis import inference_model
+
+    from mmvision_ext.apis import init_model
+    from mmvision_ext.datasets.synthetic import PALETTE
+    os.makedirs(out_dir, exist_ok=True)
+    model = init_model(CONFIG, checkpoint, device='cpu')
+    palette = np.array([[0, 0, 0]] + PALETTE, np.uint8)  # 0: "other"
+    paths = sorted(glob.glob(osp.join(data_root, 'images/validation/*.jpg')))[:num]
+    written = []
+    for path in paths:
+        img = np.asarray(Image.open(path).convert('RGB'))
+        gt = np.asarray(Image.open(path.replace('images', 'annotations').replace('.jpg', '.png')))
+        pred = inference_model(model, path).pred_sem_seg.data[0].numpy() + 1
+        pred[gt == 0] = 0  # show predictions where the label is defined
+        blend = lambda lab: np.where(  # noqa: E731
+            lab[..., None] > 0, 0.45 * img + 0.55 * palette[lab], img).astype(np.uint8)
+        panel = np.concatenate([img, blend(gt), blend(pred)], axis=1)
+        out = osp.join(out_dir, osp.basename(path).replace('.jpg', '.png'))
+        Image.fromarray(panel).resize((panel.shape[1] * 2, panel.shape[0] * 2),
+                                      Image.NEAREST).save(out)
+        written.append(osp.relpath(out, ROOT))
+    return written
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--data-root', default='data/synthetic_ade20k')
+    parser.add_argument('--iters', type=int, default=None,
+                        help='training iterations (default: the config\'s)')
+    args = parser.parse_args(argv)
+    os.chdir(ROOT)
+    work_dir = args.work_dir
+    ensure_data(args.data_root)
+
+    data_opts = [f'{loader}.dataset.data_root={args.data_root}'
+                 for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    train_opts = list(data_opts)
+    if args.iters:
+        train_opts += [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
+                       f'default_hooks.checkpoint.interval={args.iters}',
+                       f'param_scheduler.1.end={args.iters}']
+    start = time.time()
+    run(['tools/train.py', CONFIG, '--work-dir', work_dir, '--cfg-options', *train_opts])
+    train_seconds = time.time() - start
+    checkpoint = osp.join(work_dir, open(osp.join(work_dir, 'last_checkpoint')).read().strip()
+                          .split('/')[-1])
+
+    run(['tools/test.py', CONFIG, checkpoint, '--work-dir', osp.join(work_dir, 'test_single'),
+         '--cfg-options', *data_opts])
+    single = latest_test_metrics(osp.join(work_dir, 'test_single'))
+    run(['tools/test.py', CONFIG, checkpoint, '--tta', '--work-dir',
+         osp.join(work_dir, 'test_multi'), '--cfg-options', *data_opts])
+    multi = latest_test_metrics(osp.join(work_dir, 'test_multi'))
+
+    num_classes = 10
+    majority, uniform = chance_miou(args.data_root, num_classes)
+    overlays = save_overlays(checkpoint, args.data_root, osp.join(work_dir, 'overlays'))
+    summary = dict(
+        miou_single_scale=single['mIoU'] / 100, miou_multi_scale=multi['mIoU'] / 100,
+        macc_single_scale=single['mAcc'] / 100, aacc_single_scale=single['aAcc'] / 100,
+        macc_multi_scale=multi['mAcc'] / 100, aacc_multi_scale=multi['aAcc'] / 100,
+        miou_chance_uniform=uniform, miou_chance_majority_class=majority,
+        num_classes=num_classes, num_train_images=DATA['num_train'],
+        num_val_images=DATA['num_val'], train_seconds=round(train_seconds, 1),
+        checkpoint=checkpoint, overlays=overlays, config=osp.relpath(CONFIG, ROOT))
+    with open(osp.join(work_dir, 'summary.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+    say(f'mIoU single-scale {summary["miou_single_scale"]:.3f}, multi-scale + flip '
+        f'{summary["miou_multi_scale"]:.3f} (chance: uniform {uniform:.3f}, majority class '
+        f'{majority:.3f}); trained in {train_seconds:.0f}s')
+    say(f'summary: {osp.join(work_dir, "summary.json")}; overlays: {osp.join(work_dir, "overlays")}')
+
+
+if __name__ == '__main__':
+    main()

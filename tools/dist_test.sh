@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Multi-process test with torchrun, as mmseg's / mmdet's dist_test.sh (which used the
+# deprecated torch.distributed.launch). Usage:
+#   bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
+# Environment: NNODES, NODE_RANK, PORT, MASTER_ADDR (as mmseg/mmdet).
+CONFIG=$1
+CHECKPOINT=$2
+GPUS=$3
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+DIR="$(cd "$(dirname "$0")" && pwd)"
+PY="${PYTHON:-$DIR/../.venv/bin/python}"
+[ -x "$PY" ] || PY=python
+
+PYTHONPATH="$DIR/..":$PYTHONPATH \
+exec "$PY" -m torch.distributed.run \
+    --nnodes=$NNODES \
+    --node_rank=$NODE_RANK \
+    --master_addr=$MASTER_ADDR \
+    --nproc_per_node=$GPUS \
+    --master_port=$PORT \
+    "$DIR/test.py" \
+    $CONFIG \
+    $CHECKPOINT \
+    --launcher pytorch "${@:4}"

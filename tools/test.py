@@ -1,0 +1,101 @@
+"""Evaluate a checkpoint, single-scale or with test-time augmentation (--tta).
+
+    python tools/test.py configs/upernet_patchconvnet_b60.py CHECKPOINT --tta
+    bash tools/dist_test.sh configs/upernet_patchconvnet_b60.py CHECKPOINT 8 --tta
+
+Arguments and environment follow mmseg's and mmdet's tools/test.py.
+"""
+import argparse
+import os.path as osp
+import sys
+
+from mmengine.config import ConfigDict, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmvision_ext  # noqa: F401  (compatibility fixes and registration)
+from mmvision_ext.runner_utils import PreflightError, check_checkpoint_matches, \
+    check_datasets, load_config, set_launcher_env, task_of
+
+VISUALIZATION_HOOKS = {'seg': 'SegVisualizationHook', 'det': 'DetVisualizationHook',
+                       'cls': 'VisualizationHook'}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where the metrics are dumped as json '
+                        '(default: work_dirs/<config name>)')
+    parser.add_argument('--out', help='dump the predictions (a .pkl file for detection and '
+                        'classification, a folder of label maps for segmentation)')
+    parser.add_argument('--show', action='store_true', help='show the predictions')
+    parser.add_argument('--show-dir', help='save painted predictions into this folder '
+                        '(relative to the run folder inside the work dir)')
+    parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown image')
+    parser.add_argument('--tta', action='store_true',
+                        help='test-time augmentation: multi-scale + flip (the config\'s '
+                             'tta_pipeline and tta_model)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (as in mmseg/mmdet)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    set_launcher_env(args.local_rank)
+    return args
+
+
+def enable_visualization(cfg, task, args):
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        hook = cfg.default_hooks.visualization = ConfigDict(type=VISUALIZATION_HOOKS[task])
+    if task == 'cls':
+        hook.update(enable=True, out_dir=args.show_dir, show=args.show, wait_time=args.wait_time)
+        return
+    hook.update(draw=True, show=args.show, wait_time=args.wait_time)
+    if args.show_dir and task == 'det':
+        hook.test_out_dir = args.show_dir
+    elif args.show_dir:
+        cfg.visualizer.save_dir = args.show_dir
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        cfg = load_config(args.config, args.cfg_options, args.work_dir)
+        check_datasets(cfg, ['test_dataloader'])
+        if not osp.isfile(args.checkpoint):
+            raise PreflightError(f'checkpoint not found: {args.checkpoint}')
+        if args.tta and ('tta_model' not in cfg or 'tta_pipeline' not in cfg):
+            raise PreflightError(f'{args.config} defines no tta_model/tta_pipeline for --tta')
+    except PreflightError as e:
+        sys.exit(f'error: {e}')
+    task = task_of(cfg)
+    cfg.launcher = args.launcher
+    cfg.load_from = args.checkpoint
+    # Pretrained backbone weights are replaced by the checkpoint's: do not require them.
+    cfg.model.get('backbone', {}).pop('init_cfg', None)
+    if args.show or args.show_dir:
+        enable_visualization(cfg, task, args)
+    if args.tta:
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
+    if args.out:
+        if task == 'seg':
+            cfg.test_evaluator.update(output_dir=args.out, keep_results=True)
+        else:
+            cfg.test_evaluator = [cfg.test_evaluator, dict(type='DumpResults', out_file_path=args.out)]
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    try:
+        check_checkpoint_matches(model, args.checkpoint)
+    except PreflightError as e:
+        sys.exit(f'error: {e}')
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,79 @@
+"""Train a model of any task of the project (segmentation, detection, classification).
+
+    python tools/train.py configs/upernet_patchconvnet_b60.py
+    bash tools/dist_train.sh configs/upernet_patchconvnet_b60.py 8
+
+Arguments and environment follow mmseg's and mmdet's tools/train.py.
+"""
+import argparse
+import logging
+import os
+import sys
+
+from mmengine.config import DictAction
+from mmengine.logging import print_log
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmvision_ext  # noqa: F401  (compatibility fixes and registration)
+from mmvision_ext.runner_utils import PreflightError, check_crop_size, check_datasets, \
+    check_pretrained, load_config, set_launcher_env
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go '
+                        '(default: work_dirs/<config name>)')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from CHECKPOINT, or without a value from the latest '
+                             'checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr with the total batch size (auto_scale_lr)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (as in mmseg/mmdet)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    set_launcher_env(args.local_rank)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        cfg = load_config(args.config, args.cfg_options, args.work_dir)
+        check_pretrained(cfg)
+        check_crop_size(cfg)
+        loaders = ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') is not None
+                                          else [])
+        check_datasets(cfg, loaders)
+    except PreflightError as e:
+        sys.exit(f'error: {e}')
+    cfg.launcher = args.launcher
+
+    if args.amp:
+        if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+            print_log('AMP is already on in the config', logger='current', level=logging.WARNING)
+        else:
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            sys.exit('error: the config has no auto_scale_lr.base_batch_size to scale from')
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        if not os.path.isfile(args.resume):
+            sys.exit(f'error: checkpoint to resume from not found: {args.resume}')
+        cfg.resume, cfg.load_from = True, args.resume
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()

@@ -58,10 +58,12 @@ class TalkingHeadAttention(nn.Module):
 
     @staticmethod
     def _mix_heads(attn, linear):
-        # out[b, g] = sum_h W[g, h] * attn[b, h] + bias[g], on a (B, H, N*N) view.
+        # out[b, g] = sum_h W[g, h] * attn[b, h] + bias[g]: one batched GEMM on the
+        # contiguous (B, H, N*N) view, bias included, no copies of the attention.
         B, H, N, M = attn.shape
-        out = torch.matmul(linear.weight, attn.reshape(B, H, N * M))
-        return out.add_(linear.bias.view(1, H, 1)).view(B, H, N, M)
+        out = torch.baddbmm(linear.bias.view(1, H, 1), linear.weight.expand(B, H, H),
+                            attn.reshape(B, H, N * M))
+        return out.view(B, H, N, M)
 
     def forward(self, x):
         B, N, C = x.shape
@@ -165,6 +167,10 @@ class LayerScaleBlock(nn.Module):
         if self.gamma_1 is None:
             x = x + self.drop_path(self.attn(self.norm1(x)))
             return x + self.drop_path(self.mlp(self.norm2(x)))
+        if isinstance(self.drop_path, nn.Identity):
+            # Scale and residual add in one pass.
+            x = torch.addcmul(x, self.gamma_1, self.attn(self.norm1(x)))
+            return torch.addcmul(x, self.gamma_2, self.mlp(self.norm2(x)))
         x = x + self.drop_path(self.gamma_1 * self.attn(self.norm1(x)))
         return x + self.drop_path(self.gamma_2 * self.mlp(self.norm2(x)))
 

@@ -64,7 +64,8 @@ class CaiT(IsotropicBackbone):
         check_image(x, 'CaiT')
         x = self.patch_embed(self.pad_to_patch_multiple(x, self.patch_size))
         hw = x.shape[-2:]
-        x = x.flatten(2).transpose(1, 2) + resize_pos_embed(self.pos_embed, self.grid_size, hw)
+        # Contiguous (B, N, C) tokens: layouts propagate, and the linears want this one.
+        x = x.flatten(2).transpose(1, 2).contiguous() + resize_pos_embed(self.pos_embed, self.grid_size, hw)
         outs = self.run_blocks(self.pos_drop(x))
         if self.out_type == 'featmap':
             return tuple(self.tokens_to_maps(outs, hw))

@@ -92,6 +92,8 @@ class PatchConvBlock(nn.Module):
         self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
 
     def forward(self, x):
+        if isinstance(self.drop_path, nn.Identity):
+            return torch.addcmul(x, self.gamma_1, self.attn(self.norm1(x)))
         return x + self.drop_path(self.gamma_1 * self.attn(self.norm1(x)))
 
 

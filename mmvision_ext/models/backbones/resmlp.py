@@ -3,6 +3,7 @@ per-patch MLP, with Affine in place of every normalisation. No class token, no
 position embedding; the cross-patch layer ties the model to its training grid."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from mmvision_ext.registry import MODELS
 from ..layers import Affine, DropPath, Mlp
@@ -24,11 +25,26 @@ class ResMLPBlock(nn.Module):
         self.gamma_2 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
 
     def forward(self, x):
-        # W @ x on (B, N, C) directly: the same as Linear on the transposed tokens,
-        # without materialising two transposes.
-        mixed = torch.matmul(self.attn.weight, self.norm1(x)) + self.attn.bias[:, None]
-        x = x + self.drop_path(self.gamma_1 * mixed)
-        return x + self.drop_path(self.gamma_2 * self.mlp(self.norm2(x)))
+        # The Affines and LayerScales are folded into the linear layers (exact up to
+        # rounding, differentiable): fewer passes over the activations than
+        # normalise -> transpose -> linear -> transpose -> scale -> add.
+        C = x.shape[-1]
+        alpha1, beta1 = self.norm1.alpha.view(C), self.norm1.beta.view(C)
+        W, b = self.attn.weight, self.attn.bias
+        # g1 * (W (a1 x + b1) + b) = (W x) * (g1 a1) + g1 (rowsum(W) b1 + b)
+        shift = self.gamma_1 * (W.sum(1)[:, None] * beta1 + b[:, None])
+        mixed = F.linear(x.transpose(1, 2), W).transpose(1, 2)  # (B, N, C) view of (B, C, N)
+        if isinstance(self.drop_path, nn.Identity):
+            # A contiguous first operand keeps the result in (B, N, C) layout.
+            x = torch.addcmul(x + shift, mixed, self.gamma_1 * alpha1)
+        else:
+            x = x + self.drop_path(torch.addcmul(shift, mixed, self.gamma_1 * alpha1))
+        # g2 * fc2(gelu(fc1(a2 x + b2))), the affine folded into fc1, g2 into fc2
+        alpha2, beta2 = self.norm2.alpha.view(C), self.norm2.beta.view(C)
+        fc1, fc2 = self.mlp.fc1, self.mlp.fc2
+        h = self.mlp.act(F.linear(x, fc1.weight * alpha2, torch.addmv(fc1.bias, fc1.weight, beta2)))
+        h = F.linear(self.mlp.drop1(h), fc2.weight * self.gamma_2[:, None], fc2.bias * self.gamma_2)
+        return x + self.drop_path(self.mlp.drop2(h))
 
 
 def _resmlp(patch_size, embed_dims, depth, layer_scale_init):
@@ -83,7 +99,8 @@ class ResMLP(IsotropicBackbone):
                 f"(mmseg: test_cfg=dict(mode='slide', crop_size=({H}, {W}), stride=...)).")
         x = self.patch_embed(x)
         hw = x.shape[-2:]
-        outs = self.run_blocks(x.flatten(2).transpose(1, 2))
+        # Contiguous (B, N, C) tokens: layouts propagate, and the linears want this one.
+        outs = self.run_blocks(x.flatten(2).transpose(1, 2).contiguous())
         if self.out_type == 'featmap':
             return tuple(self.tokens_to_maps(outs, hw))
         if self.out_indices[-1] == self.num_layers - 1:

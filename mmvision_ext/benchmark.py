@@ -1,0 +1,80 @@
+"""Throughput and peak-memory measurement shared by tools/analysis/benchmark.py and
+tools/analysis/compare_timm.py: warm-up, then the median of several timed runs."""
+import contextlib
+import resource
+import statistics
+import time
+
+import torch
+
+
+def _sync(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def make_step(model, batch, train=False, amp_dtype=None):
+    """A callable running one forward (inference) or forward + backward (training)."""
+    device = batch.device
+    autocast = (torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None
+                else contextlib.nullcontext())
+    if train:
+        model.train()
+        params = [p for p in model.parameters() if p.requires_grad]
+
+        def step():
+            with autocast:
+                out = model(batch)
+                out = out[0] if isinstance(out, (tuple, list)) else out
+                loss = out.float().square().mean()
+            loss.backward()
+            for p in params:
+                p.grad = None
+    else:
+        model.eval()
+
+        def step():
+            with torch.inference_mode(), autocast:
+                model(batch)
+    return step
+
+
+def measure(step, batch_size, device, warmup=3, runs=10, iters_per_run=1):
+    """Median images/second over ``runs`` timed runs, and peak memory in MiB
+    (CUDA: max allocated; CPU: the process's peak resident set)."""
+    device = torch.device(device)
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+    for _ in range(warmup):
+        step()
+    _sync(device)
+    rates = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for _ in range(iters_per_run):
+            step()
+        _sync(device)
+        rates.append(batch_size * iters_per_run / (time.perf_counter() - start))
+    if device.type == 'cuda':
+        peak = torch.cuda.max_memory_allocated(device) / 2**20
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return statistics.median(rates), peak
+
+
+def interleaved(steps, batch_size, device, warmup=3, rounds=10):
+    """Median images/second of several steps measured in alternation (one run of each
+    per round), so that drifts of the machine affect all of them alike."""
+    device = torch.device(device)
+    for step in steps:
+        for _ in range(warmup):
+            step()
+    _sync(device)
+    rates = [[] for _ in steps]
+    for _ in range(rounds):
+        for i, step in enumerate(steps):
+            start = time.perf_counter()
+            step()
+            _sync(device)
+            rates[i].append(batch_size / (time.perf_counter() - start))
+    return [statistics.median(r) for r in rates]

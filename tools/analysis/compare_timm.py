@@ -1,0 +1,83 @@
+"""Our implementation and timm's, side by side in one process, on the same weights.
+
+    python tools/analysis/compare_timm.py                      # CPU, the default pairs
+    python tools/analysis/compare_timm.py --pairs deit3_b --device cuda --amp bf16 --train
+
+Runs are interleaved (ours, timm, ours, ...) and the median throughput of each is
+reported with the ratio ours / timm. Outputs are checked to agree first.
+"""
+import argparse
+import json
+
+import timm
+import torch
+
+from mmvision_ext.benchmark import interleaved, make_step
+from mmvision_ext.converters import build_classifier, convert_checkpoint
+
+PAIRS = {  # our variant: timm model
+    'deit3_s': 'deit3_small_patch16_224',
+    'deit3_b': 'deit3_base_patch16_224',
+    'cait_xxs24': 'cait_xxs24_224',
+    'cait_s24': 'cait_s24_224',
+    'resmlp_s12': 'resmlp_12_224',
+    'resmlp_b24': 'resmlp_big_24_224',
+    'deit_s_distilled': 'deit_small_distilled_patch16_224',
+}
+
+
+class Logits(torch.nn.Module):
+    """Our classifier as a plain images -> logits module."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x, mode='tensor')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--pairs', nargs='+', default=['deit3_s', 'cait_xxs24', 'resmlp_s12'],
+                        choices=sorted(PAIRS))
+    parser.add_argument('--batch-size', type=int, default=32)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--amp', choices=['bf16', 'fp16'])
+    parser.add_argument('--train', action='store_true', help='forward + backward')
+    parser.add_argument('--compile', action='store_true', help='torch.compile both')
+    parser.add_argument('--rounds', type=int, default=10)
+    parser.add_argument('--threads', type=int, default=None, help='CPU threads')
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16, None: None}[args.amp]
+    results = []
+    for name in args.pairs:
+        torch.manual_seed(0)
+        ref = timm.create_model(PAIRS[name], pretrained=False)
+        state_dict, info = convert_checkpoint(ref.state_dict())
+        ours = build_classifier(info)
+        ours.load_state_dict(state_dict, strict=True)
+        ours, ref = Logits(ours).to(device).eval(), ref.to(device).eval()
+        x = torch.randn(args.batch_size, 3, 224, 224, device=device)
+        with torch.no_grad():
+            diff = (ours(x[:2]) - ref(x[:2])).abs().max().item()
+        if args.compile:
+            ours, ref = torch.compile(ours), torch.compile(ref)
+        steps = [make_step(m, x, args.train, dtype) for m in (ours, ref)]
+        ours_ips, timm_ips = interleaved(steps, args.batch_size, device, rounds=args.rounds)
+        row = dict(model=name, timm=PAIRS[name], ours_img_s=round(ours_ips, 2),
+                   timm_img_s=round(timm_ips, 2), ratio=round(ours_ips / timm_ips, 3),
+                   max_abs_logit_diff=diff)
+        results.append(row)
+        print(f'{name:18s} ours {ours_ips:9.2f} img/s   timm {timm_ips:9.2f} img/s   '
+              f'ratio {ours_ips / timm_ips:.3f}   (max |logit diff| {diff:.1e})', flush=True)
+    mode = ('train' if args.train else 'inference') + (f' {args.amp}' if args.amp else ' fp32')
+    print(json.dumps(dict(device=str(device), mode=mode, batch_size=args.batch_size,
+                          threads=torch.get_num_threads(), results=results)))
+
+
+if __name__ == '__main__':
+    main()

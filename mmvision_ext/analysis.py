@@ -1,9 +1,9 @@
 """Parameter and FLOP counting with ``mmengine.analysis``, in the thesis' convention
 (fvcore: one multiply-accumulate = one FLOP; norms counted, activations not).
 
-mmengine's analyzer has no handle for fused attention, so
-``scaled_dot_product_attention`` would count as zero; the handle below counts it
-as the two matmuls it replaces, as fvcore counts an explicit attention.
+mmengine's analyzer has no handles for fused attention or ``baddbmm``, so they
+would count as zero; the handles below count them as the matmuls they are, as
+fvcore counts an explicit attention.
 """
 import torch
 from mmengine.analysis import FlopAnalyzer, parameter_count
@@ -19,9 +19,16 @@ def sdpa_flop_jit(inputs, outputs):
     return batch * q[-2] * k[-2] * (q[-1] + v[-1])
 
 
+def baddbmm_flop_jit(inputs, outputs):
+    """aten::baddbmm(bias, b1, b2): the batched matmul, like bmm (no handle in mmengine)."""
+    b, m, k = get_shape(inputs[1])
+    return b * m * k * get_shape(inputs[2])[-1]
+
+
 def flop_analyzer(model, inputs):
     analyzer = FlopAnalyzer(model, inputs)
-    analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
+    analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit,
+                           'aten::baddbmm', baddbmm_flop_jit)
     analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     return analyzer
 

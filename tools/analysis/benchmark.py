@@ -1,0 +1,60 @@
+"""Images per second and peak memory of a config's model, after warm-up, median of
+several timed runs.
+
+    python tools/analysis/benchmark.py configs/cls_deit3_s_in1k.py --batch-size 32
+    python tools/analysis/benchmark.py configs/upernet_patchconvnet_b60.py --shape 512 \\
+        --batch-size 8 --device cuda --amp bf16 --train
+
+With --train a step is forward + backward of the model in 'tensor' mode (a
+squared-output surrogate loss, so every task's model is timed the same way).
+"""
+import argparse
+import json
+
+import torch
+
+from mmvision_ext.analysis import count_flops, tensor_forward
+from mmvision_ext.apis import init_model
+from mmvision_ext.benchmark import make_step, measure
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('--batch-size', type=int, default=32)
+    parser.add_argument('--shape', type=int, nargs='+', default=[224])
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--amp', choices=['bf16', 'fp16'])
+    parser.add_argument('--compile', action='store_true')
+    parser.add_argument('--train', action='store_true')
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--runs', type=int, default=10)
+    args = parser.parse_args(argv)
+    h, w = args.shape[0], args.shape[-1]
+    device = torch.device(args.device)
+    model = init_model(args.config, device='cpu')
+    with torch.no_grad():
+        flops = count_flops(tensor_forward(model, (h, w)), (torch.zeros(1, 3, h, w),))
+    net = tensor_forward(model, (h, w)).to(device)
+    if args.compile:
+        net = torch.compile(net)
+    x = torch.randn(args.batch_size, 3, h, w, device=device)
+    dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16, None: None}[args.amp]
+    ips, peak = measure(make_step(net, x, args.train, dtype), args.batch_size, device,
+                        args.warmup, args.runs)
+    result = dict(config=args.config, device=str(device), batch_size=args.batch_size,
+                  shape=[h, w], mode='train' if args.train else 'inference',
+                  amp=args.amp, compile=args.compile, img_per_s=round(ips, 2),
+                  peak_mem_mib=round(peak, 1), gflops_per_img=round(flops / 1e9, 2))
+    if device.type == 'cuda':
+        # Model-FLOPs utilisation against the card's dense bf16 peak (H100/H200: ~790 TFLOP/s
+        # as SPEC section 4 counts it; 2 FLOPs per MAC, x3 for forward + backward).
+        peak_tflops = 790e12
+        factor = 3 if args.train else 1
+        result['mfu'] = round(2 * factor * flops * ips / peak_tflops, 3)
+    print(f'{ips:.2f} img/s, peak memory {peak:.0f} MiB')
+    print(json.dumps(result))
+
+
+if __name__ == '__main__':
+    main()

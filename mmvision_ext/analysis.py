@@ -44,15 +44,23 @@ def count_flops(model, inputs):
 
 
 class _TensorForward(torch.nn.Module):
-    """``model(inputs)`` in mmengine's 'tensor' mode, for the jit-tracing analyzer."""
+    """``model(inputs)`` in mmengine's 'tensor' mode, for the jit-tracing analyzer.
+    Detectors also need per-image metadata (image and pad shapes) for their heads."""
 
     def __init__(self, model, hw):
         super().__init__()
         self.model = model
-        self.hw = hw
+        self.hw = tuple(hw)
+        self.needs_samples = hasattr(model, 'rpn_head') or hasattr(model, 'roi_head')
 
     def forward(self, inputs):
-        return self.model(inputs, mode='tensor')
+        if not self.needs_samples:
+            return self.model(inputs, mode='tensor')
+        from mmdet.structures import DetDataSample
+        meta = dict(img_shape=self.hw, ori_shape=self.hw, pad_shape=self.hw,
+                    batch_input_shape=self.hw, scale_factor=(1.0, 1.0))
+        samples = [DetDataSample(metainfo=meta) for _ in range(inputs.shape[0])]
+        return self.model(inputs, samples, mode='tensor')
 
 
 def tensor_forward(model, hw):

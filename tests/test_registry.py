@@ -9,7 +9,7 @@ from mmvision_ext import registry
 OURS = {
     registry.MODELS: ['DeiT3ViT', 'DeiTViT', 'CaiT', 'ResMLP', 'PatchConvNet',
                       'TokenPoolClsHead', 'DistilledClsHead', 'ClassAttentionClsHead',
-                      'IsotropicPyramidNeck'],
+                      'IsotropicPyramidNeck', 'InstanceSegTTAModel'],
     registry.OPTIM_WRAPPER_CONSTRUCTORS: ['LayerDecayOptimWrapperConstructor'],
 }
 

@@ -155,7 +155,10 @@ class IsotropicBackbone(BaseModule):
         return f'out_indices={self.out_indices}, out_type={self.out_type!r}'
 
 
-def check_image(x: torch.Tensor, name: str):
+def check_image(x: torch.Tensor, name: str, patch_size: int = 1):
     if x.dim() != 4:
         raise ValueError(f'{name}: expected a (B, C, H, W) image batch, got shape '
                          f'{tuple(x.shape)}')
+    if x.shape[-2] < patch_size or x.shape[-1] < patch_size:
+        raise ValueError(f'{name}: a {x.shape[-2]}x{x.shape[-1]} image is smaller than one '
+                         f'{patch_size}x{patch_size} patch')

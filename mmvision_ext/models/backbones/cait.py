@@ -61,7 +61,7 @@ class CaiT(IsotropicBackbone):
         self._freeze_stages()
 
     def forward(self, x):
-        check_image(x, 'CaiT')
+        check_image(x, 'CaiT', self.patch_size)
         x = self.patch_embed(self.pad_to_patch_multiple(x, self.patch_size))
         hw = x.shape[-2:]
         # Contiguous (B, N, C) tokens: layouts propagate, and the linears want this one.

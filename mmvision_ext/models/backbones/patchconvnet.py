@@ -132,7 +132,7 @@ class PatchConvNet(IsotropicBackbone):
         self._freeze_stages()
 
     def forward(self, x):
-        check_image(x, 'PatchConvNet')
+        check_image(x, 'PatchConvNet', self.patch_size)
         x = self.patch_embed(x.contiguous(memory_format=torch.channels_last))
         x = x.permute(0, 2, 3, 1)  # (B, h, w, C), contiguous thanks to channels_last
         outs = self.run_blocks(x)

@@ -92,7 +92,7 @@ class _VisionTransformer(IsotropicBackbone):
 
     def embed(self, x):
         """Images -> (B, T + N, C) tokens with position embeddings, and the grid (h, w)."""
-        check_image(x, type(self).__name__)
+        check_image(x, type(self).__name__, self.patch_size)
         x = self.patch_embed(self.pad_to_patch_multiple(x, self.patch_size))
         hw = x.shape[-2:]
         x = x.flatten(2).transpose(1, 2)

@@ -40,6 +40,12 @@ class IsotropicPyramidNeck(BaseModule):
         if len(inputs) != self.num_inputs:
             raise ValueError(f'IsotropicPyramidNeck expects {self.num_inputs} backbone maps, got '
                              f'{len(inputs)}: set the backbone out_indices accordingly')
+        h, w = inputs[0].shape[-2:]
+        if h < 2 or w < 2:
+            raise ValueError(
+                f'IsotropicPyramidNeck: a {h}x{w} backbone map is too small for the stride-32 '
+                'level (it needs at least 2x2, i.e. images of at least 32x32 pixels for '
+                'stride-16 backbones); resize or pad the input')
         inputs = list(inputs) * (4 // self.num_inputs)
         ops = (self.fpn1, self.fpn2, self.fpn3, self.fpn4)
         return tuple(op(x) for op, x in zip(ops, inputs))

@@ -1,0 +1,15 @@
+_base_ = [
+    './_base_/models/mask_rcnn_isotropic.py', './_base_/datasets/coco_instance_ms_crop.py',
+    './_base_/schedules/mask_rcnn_3x_adamw.py', './_base_/default_runtime_det.py'
+]
+model = dict(
+    backbone=dict(
+        type='CaiT', arch='s24', img_size=224, out_indices=(7, 11, 15, 23), drop_path_rate=0.1,
+        init_cfg=dict(
+            type='Pretrained', prefix='backbone.',
+            checkpoint='{{$MMVX_CHECKPOINTS:checkpoints}}/cait_s24_in1k.pth')),
+    neck=[
+        dict(type='IsotropicPyramidNeck', in_channels=384, num_inputs=4,
+             norm_cfg=dict(type='SyncBN', requires_grad=True)),
+        dict(type='FPN', in_channels=[384] * 4, out_channels=256, num_outs=5),
+    ])

@@ -1,0 +1,3 @@
+from .instance_seg_tta import InstanceSegTTAModel
+
+__all__ = ['InstanceSegTTAModel']

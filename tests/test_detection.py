@@ -1,0 +1,154 @@
+"""Instance segmentation: Mask R-CNN configs, learning on synthetic COCO-format data
+with mmcv's compiled RoIAlign/NMS, multi-scale + flip TTA with masks, clear errors."""
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+
+import mmvision_ext  # noqa: F401
+from conftest import ROOT, run_tool
+from mmvision_ext.analysis import count_params
+from mmvision_ext.apis import init_model
+
+DEMO = 'configs/mask_rcnn_patchconvnet_demo_synthetic.py'
+
+
+def data_opts(root):
+    ann = f'{root}/annotations/instances_val2017.json'
+    return [f'{loader}.dataset.data_root={root}/' for loader in
+            ('train_dataloader', 'val_dataloader', 'test_dataloader')] + [
+        f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
+
+
+def read_metrics(work_dir):
+    logs = sorted(work_dir.glob('*/*.json'), key=os.path.getmtime)
+    return json.loads(logs[-1].read_text().strip().splitlines()[-1])
+
+
+@pytest.fixture(scope='session')
+def coco_root(tmp_path_factory):
+    from mmvision_ext.datasets import make_dataset
+    root = tmp_path_factory.mktemp('coco') / 'synthetic_coco'
+    make_dataset('coco', str(root), num_train=200, num_val=30, size=160, seed=2)
+    return root
+
+
+# --- configs against the thesis -------------------------------------------------------
+@pytest.mark.parametrize('name,params_m', [('patchconvnet_s60', 44.9),
+                                           ('patchconvnet_s120', 67.4)])
+def test_mask_rcnn_params_within_2_percent_of_the_thesis(name, params_m):
+    model = init_model(ROOT / f'configs/mask_rcnn_{name}_3x_coco.py')
+    assert abs(count_params(model) / 1e6 - params_m) / params_m <= 0.02
+
+
+def test_get_flops_json_for_a_detector():
+    proc = run_tool('tools/analysis/get_flops.py', 'configs/mask_rcnn_patchconvnet_s60_3x_coco.py',
+                    '--shape', '800', '1333', '--json')
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert abs(result['params_m'] - 44.9) / 44.9 <= 0.02 and result['gflops'] > 200
+
+
+def test_every_mask_rcnn_config_builds_for_80_classes():
+    for path in sorted(ROOT.glob('configs/mask_rcnn_*_3x_coco.py')):
+        model = init_model(path)
+        assert model.roi_head.bbox_head.num_classes == 80, path.name
+        assert model.data_preprocessor.pad_size_divisor == 32
+
+
+def test_backbones_cope_with_coco_aspect_ratios():
+    model = init_model(ROOT / 'configs/mask_rcnn_deit3_s_3x_coco.py')
+    feats = model.extract_feat(torch.randn(1, 3, 416, 640))
+    assert [tuple(f.shape[-2:]) for f in feats] == [(104, 160), (52, 80), (26, 40), (13, 20),
+                                                    (7, 10)]
+
+
+# --- TTA with masks ----------------------------------------------------------------------
+def test_flipped_view_comes_back_to_the_original_frame():
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    from mmvision_ext.models.detectors import InstanceSegTTAModel
+    h, w = 20, 30
+    mask = torch.zeros(1, h, w, dtype=torch.bool)
+    mask[0, 5:10, 2:8] = True  # x 2..8, y 5..10 in the original frame
+    box = torch.tensor([[2., 5., 8., 10.]])
+
+    def view(flip):
+        s = DetDataSample(metainfo=dict(ori_shape=(h, w), img_shape=(h, w), flip=flip,
+                                        flip_direction='horizontal' if flip else None))
+        s.pred_instances = InstanceData(
+            bboxes=torch.tensor([[w - 8., 5., w - 2., 10.]]) if flip else box.clone(),
+            scores=torch.tensor([0.9 if flip else 0.8]), labels=torch.tensor([3]),
+            masks=mask.flip(-1) if flip else mask.clone())
+        return s
+
+    tta = InstanceSegTTAModel(module=init_model(ROOT / DEMO),
+                              tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5),
+                                           max_per_img=10))
+    merged = tta.merge_preds([[view(False), view(True)]])[0].pred_instances
+    assert len(merged) == 1 and merged.scores.item() == pytest.approx(0.9)  # NMS kept one
+    assert torch.allclose(merged.bboxes, box)
+    assert torch.equal(merged.masks, mask)
+
+
+# --- TTA end to end, distributed ---------------------------------------------------------
+@pytest.fixture(scope='session')
+def dist_trained(coco_root, tmp_path_factory):
+    """tools/dist_train.sh, 2 processes on the CPU (gloo), one short epoch."""
+    work = tmp_path_factory.mktemp('det_dist')
+    env = {**os.environ, 'PORT': '29522', 'OMP_NUM_THREADS': '1', 'LOGLEVEL': 'INFO'}
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', DEMO, '2', '--work-dir', str(work), '--cfg-options',
+         *data_opts(coco_root), 'train_dataloader.batch_size=1', 'train_cfg.max_epochs=1',
+         'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=1',
+         'train_dataloader.dataset.indices=4'],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    return work, proc
+
+
+def test_dist_train_detection_two_processes_on_cpu(dist_trained):
+    work, proc = dist_trained
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    assert 'global_world_sizes=[2, 2]' in log and 'worker group successfully finished' in log
+    assert [p.name for p in work.glob('*.pth')] == ['epoch_1.pth']
+    # 4 images, 2 ranks, 1 image each per step: 2 iterations.
+    assert torch.load(work / 'epoch_1.pth', weights_only=False)['meta']['iter'] == 2
+
+
+def test_tta_runs_end_to_end_and_reports_box_and_mask_ap(dist_trained, coco_root):
+    work, _ = dist_trained
+    run_tool('tools/test.py', DEMO, work / 'epoch_1.pth', '--tta', '--work-dir', work / 'ms',
+             '--cfg-options', *data_opts(coco_root), 'test_dataloader.dataset.indices=6')
+    metrics = read_metrics(work / 'ms')
+    assert {'coco/bbox_mAP', 'coco/segm_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP_l'} <= set(metrics)
+    used = (work / 'ms' / 'mask_rcnn_patchconvnet_demo_synthetic.py').read_text()
+    assert "type='InstanceSegTTAModel'" in used
+
+
+# --- clear errors ------------------------------------------------------------------------------
+def test_missing_coco_annotation_file_is_named(coco_root, tmp_path):
+    proc = run_tool('tools/train.py', DEMO, '--work-dir', tmp_path / 'w', '--cfg-options',
+                    *data_opts(tmp_path / 'nowhere'), check=False)
+    assert proc.returncode != 0 and 'Traceback' not in proc.stderr
+    assert 'CocoDataset annotation file not found' in proc.stderr
+    assert 'instances_train2017.json' in proc.stderr and 'data/coco' in proc.stderr
+
+
+def test_image_smaller_than_the_backbone_can_take():
+    model = init_model(ROOT / DEMO)
+    with pytest.raises(ValueError, match='smaller than one 16x16 patch'):
+        model.extract_feat(torch.randn(1, 3, 12, 40))
+    with pytest.raises(ValueError, match='too small for the stride-32 level'):
+        model.extract_feat(torch.randn(1, 3, 16, 64))
+
+
+def test_synthetic_masks_are_what_the_metric_sees(coco_root):
+    from pycocotools.coco import COCO
+    coco = COCO(str(coco_root / 'annotations/instances_val2017.json'))
+    ann = coco.loadAnns(coco.getAnnIds())[0]
+    assert coco.annToMask(ann).sum() == pytest.approx(ann['area'], rel=0.15)
+    assert np.isfinite(ann['bbox']).all()

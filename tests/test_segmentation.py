@@ -223,3 +223,11 @@ def test_layer_decay_scales_lr_by_depth():
     assert lrs['backbone.blocks.11.attn.qkv.weight'] == pytest.approx(1e-3 * 0.5)
     assert lrs['backbone.blocks.0.attn.qkv.weight'] == pytest.approx(1e-3 * 0.5 ** 12)
     assert lrs['backbone.pos_embed'] == pytest.approx(1e-3 * 0.5 ** 13)
+
+
+def test_show_dir_paints_every_test_image(trained_demo, ade_root, tmp_path):
+    _, ckpt = trained_demo
+    run_tool('tools/test.py', DEMO, ckpt, '--show-dir', tmp_path / 'vis', '--work-dir',
+             tmp_path / 'w', '--cfg-options', *data_opts(ade_root),
+             'test_dataloader.dataset.indices=3')
+    assert len(list((tmp_path / 'vis').rglob('*.png'))) == 3

@@ -53,7 +53,8 @@ def enable_visualization(cfg, task, args):
     if task == 'cls':
         hook.update(enable=True, out_dir=args.show_dir, show=args.show, wait_time=args.wait_time)
         return
-    hook.update(draw=True, show=args.show, wait_time=args.wait_time)
+    # Every image, not every 50th (the hooks' default interval).
+    hook.update(draw=True, interval=1, show=args.show, wait_time=args.wait_time)
     if args.show_dir and task == 'det':
         hook.test_out_dir = args.show_dir
     elif args.show_dir:

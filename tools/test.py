@@ -9,13 +9,15 @@ import argparse
 import os.path as osp
 import sys
 
-from mmengine.config import ConfigDict, DictAction
+from mmengine.config import ConfigDict
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmvision_ext  # noqa: F401  (compatibility fixes and registration)
-from mmvision_ext.runner_utils import PreflightError, check_checkpoint_matches, \
-    check_datasets, load_config, set_launcher_env, task_of
+from mmvision_ext.runner_utils import (
+    PreflightError, add_config_and_launcher_args, check_checkpoint_matches, check_datasets,
+    load_config, set_launcher_env, task_of
+)
 
 VISUALIZATION_HOOKS = {'seg': 'SegVisualizationHook', 'det': 'DetVisualizationHook',
                        'cls': 'VisualizationHook'}
@@ -36,11 +38,7 @@ def parse_args(argv=None):
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation: multi-scale + flip (the config\'s '
                              'tta_pipeline and tta_model)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (as in mmseg/mmdet)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_config_and_launcher_args(parser)
     args = parser.parse_args(argv)
     set_launcher_env(args.local_rank)
     return args

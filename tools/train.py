@@ -10,14 +10,15 @@ import logging
 import os
 import sys
 
-from mmengine.config import DictAction
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmvision_ext  # noqa: F401  (compatibility fixes and registration)
-from mmvision_ext.runner_utils import PreflightError, check_crop_size, check_datasets, \
+from mmvision_ext.runner_utils import (
+    PreflightError, add_config_and_launcher_args, check_crop_size, check_datasets,
     check_pretrained, load_config, set_launcher_env
+)
 
 
 def parse_args(argv=None):
@@ -31,11 +32,7 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr with the total batch size (auto_scale_lr)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (as in mmseg/mmdet)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_config_and_launcher_args(parser)
     args = parser.parse_args(argv)
     set_launcher_env(args.local_rank)
     return args

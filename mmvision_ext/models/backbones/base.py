@@ -66,6 +66,15 @@ class IsotropicBackbone(BaseModule):
         self.out_indices = tuple(sorted(set(resolved)))
         self.num_layers = depth
 
+    def patch_grid(self, img_size, patch_size):
+        """(H, W) of ``img_size`` (int or pair) and its grid of patches; both sides must be
+        whole numbers of patches, since position embeddings / token mixers are sized by it."""
+        img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        if img_size[0] % patch_size or img_size[1] % patch_size:
+            raise ValueError(f'{type(self).__name__}: img_size {img_size} must be divisible by '
+                             f'the patch size {patch_size}')
+        return img_size, (img_size[0] // patch_size, img_size[1] // patch_size)
+
     @staticmethod
     def init_module_weights(m):
         """timm-style initialisation: truncated normal linear weights, unit norms."""

@@ -40,10 +40,7 @@ class CaiT(IsotropicBackbone):
         s = self.arch = self.get_arch(arch)
         self.patch_size = p = s['patch_size']
         self.embed_dims = dim = s['embed_dims']
-        img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
-        if img_size[0] % p or img_size[1] % p:
-            raise ValueError(f'CaiT: img_size {img_size} must be divisible by the patch size {p}')
-        self.grid_size = (img_size[0] // p, img_size[1] // p)
+        _, self.grid_size = self.patch_grid(img_size, p)
         self.patch_embed = PatchEmbed(p, in_channels, dim)
         self.pos_embed = nn.Parameter(torch.zeros(1, self.grid_size[0] * self.grid_size[1], dim))
         self.pos_drop = nn.Dropout(drop_rate)

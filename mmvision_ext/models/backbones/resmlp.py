@@ -71,11 +71,7 @@ class ResMLP(IsotropicBackbone):
         s = self.arch = self.get_arch(arch)
         self.patch_size = p = s['patch_size']
         self.embed_dims = dim = s['embed_dims']
-        img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
-        if img_size[0] % p or img_size[1] % p:
-            raise ValueError(f'ResMLP: img_size {img_size} must be divisible by the patch size {p}')
-        self.img_size = img_size
-        self.grid_size = (img_size[0] // p, img_size[1] // p)
+        self.img_size, self.grid_size = self.patch_grid(img_size, p)
         self.patch_embed = PatchEmbed(p, in_channels, dim)
         num_patches = self.grid_size[0] * self.grid_size[1]
         # ResMLP uses the same drop-path rate in every block.

@@ -53,11 +53,7 @@ class _VisionTransformer(IsotropicBackbone):
         self.patch_size = p = s['patch_size']
         self.embed_dims = dim = s['embed_dims']
         depth = s['depth']
-        img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
-        if img_size[0] % p or img_size[1] % p:
-            raise ValueError(f'{type(self).__name__}: img_size {img_size} must be divisible '
-                             f'by the patch size {p}')
-        self.grid_size = (img_size[0] // p, img_size[1] // p)
+        _, self.grid_size = self.patch_grid(img_size, p)
 
         self.patch_embed = PatchEmbed(p, in_channels, dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))

@@ -120,7 +120,7 @@ def main(argv=None):
                      f'{params:.1f} | {fmt(pool)} | {tp} | {fmt(gflops, 0)}{shape_note} | '
                      f'{fmt(no_attn, 0)} | {tf} | {ss} / {ms} |')
         print(lines[-1], flush=True)
-    det = sorted(glob.glob(osp.join(ROOT, 'configs', 'mask_rcnn_*.py')))
+    det = sorted(glob.glob(osp.join(ROOT, 'configs', 'mask_rcnn_*_3x_coco.py')))
     if det:
         lines += ['', '## Instance segmentation: Mask R-CNN 3x, COCO (800x1333)', '',
                   '| config | params (M) | thesis | GFLOPs | thesis | box / mask AP (thesis) |',

@@ -1,10 +1,9 @@
 _base_ = [
-    './_base_/models/upernet_isotropic.py', './_base_/datasets/ade20k_224_slide.py',
-    './_base_/schedules/upernet_160k.py', './_base_/default_runtime_seg.py'
+    './_base_/models/upernet_isotropic_224_slide.py',
+    './_base_/datasets/ade20k_224_slide.py', './_base_/schedules/upernet_160k.py',
+    './_base_/default_runtime_seg.py'
 ]
-crop_size = (224, 224)
 model = dict(
-    data_preprocessor=dict(size=crop_size),
     backbone=dict(
         type='ResMLP', arch='b24', img_size=224, out_indices=(7, 11, 15, 23), drop_path_rate=0.2,
         init_cfg=dict(
@@ -12,6 +11,4 @@ model = dict(
             checkpoint='{{$MMVX_CHECKPOINTS:checkpoints}}/resmlp_b24_in1k.pth')),
     neck=dict(in_channels=768),
     decode_head=dict(in_channels=[768] * 4),
-    auxiliary_head=dict(in_channels=768),
-    # The cross-patch layers take 224x224 windows only.
-    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(149, 149)))
+    auxiliary_head=dict(in_channels=768))

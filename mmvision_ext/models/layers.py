@@ -7,10 +7,21 @@ timm provides the MLP, drop path and initialisers.
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from timm.layers import DropPath, Mlp
+from timm.layers import DropPath, Mlp, trunc_normal_
 
-__all__ = ['Attention', 'TalkingHeadAttention', 'ClassAttention', 'ClassAttentionBlock',
+__all__ = ['init_weights', 'Attention', 'TalkingHeadAttention', 'ClassAttention', 'ClassAttentionBlock',
            'LayerScaleBlock', 'Affine', 'DropPath', 'Mlp']
+
+
+def init_weights(m):
+    """timm-style initialisation: truncated-normal linear weights, zero biases, unit norms."""
+    if isinstance(m, nn.Linear):
+        trunc_normal_(m.weight, std=.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, (nn.LayerNorm, nn.BatchNorm2d, nn.GroupNorm)):
+        nn.init.ones_(m.weight)
+        nn.init.zeros_(m.bias)
 
 
 class Attention(nn.Module):

@@ -6,7 +6,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from timm.layers import trunc_normal_
 from torch.utils.checkpoint import checkpoint
 
 OUT_TYPES = ('featmap', 'tokens')
@@ -74,17 +73,6 @@ class IsotropicBackbone(BaseModule):
             raise ValueError(f'{type(self).__name__}: img_size {img_size} must be divisible by '
                              f'the patch size {patch_size}')
         return img_size, (img_size[0] // patch_size, img_size[1] // patch_size)
-
-    @staticmethod
-    def init_module_weights(m):
-        """timm-style initialisation: truncated normal linear weights, unit norms."""
-        if isinstance(m, nn.Linear):
-            trunc_normal_(m.weight, std=.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.LayerNorm, nn.BatchNorm2d, nn.GroupNorm)):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
 
     # --- running the trunk ----------------------------------------------------
     def run_blocks(self, x, blocks=None):

@@ -6,7 +6,7 @@ import torch.nn as nn
 from timm.layers import trunc_normal_
 
 from mmvision_ext.registry import MODELS
-from ..layers import LayerScaleBlock, TalkingHeadAttention
+from ..layers import init_weights, LayerScaleBlock, TalkingHeadAttention
 from .base import IsotropicBackbone, check_image
 from .vit import PatchEmbed, resize_pos_embed
 
@@ -54,7 +54,7 @@ class CaiT(IsotropicBackbone):
             for _ in range(s['depth'])])
         self._set_out_indices(s['depth'])
         trunc_normal_(self.pos_embed, std=.02)
-        self.apply(self.init_module_weights)
+        self.apply(init_weights)
         self._freeze_stages()
 
     def forward(self, x):

@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmvision_ext.registry import MODELS
-from ..layers import DropPath
+from ..layers import DropPath, init_weights
 from .base import IsotropicBackbone, check_image
 
 
@@ -128,7 +128,7 @@ class PatchConvNet(IsotropicBackbone):
             PatchConvBlock(dim, norm, drop_path_rate, s['layer_scale_init'])
             for _ in range(s['depth'])])
         self._set_out_indices(s['depth'])
-        self.apply(self.init_module_weights)
+        self.apply(init_weights)
         self._freeze_stages()
 
     def forward(self, x):

@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmvision_ext.registry import MODELS
-from ..layers import Affine, DropPath, Mlp
+from ..layers import Affine, DropPath, init_weights, Mlp
 from .base import IsotropicBackbone, check_image
 from .vit import PatchEmbed
 
@@ -80,7 +80,7 @@ class ResMLP(IsotropicBackbone):
             for _ in range(s['depth'])])
         self.norm = Affine(dim)
         self._set_out_indices(s['depth'])
-        self.apply(self.init_module_weights)
+        self.apply(init_weights)
         self._freeze_stages()
 
     def forward(self, x):

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from timm.layers import trunc_normal_
 
 from mmvision_ext.registry import MODELS
-from ..layers import LayerScaleBlock
+from ..layers import init_weights, LayerScaleBlock
 from .base import IsotropicBackbone, check_image
 
 
@@ -83,7 +83,7 @@ class _VisionTransformer(IsotropicBackbone):
         trunc_normal_(self.cls_token, std=.02)
         if self.dist_token is not None:
             trunc_normal_(self.dist_token, std=.02)
-        self.apply(self.init_module_weights)
+        self.apply(init_weights)
         self._freeze_stages()
 
     def embed(self, x):

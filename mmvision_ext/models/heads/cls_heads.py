@@ -14,17 +14,7 @@ from mmpretrain.models.heads import ClsHead
 from timm.layers import trunc_normal_
 
 from mmvision_ext.registry import MODELS
-from ..layers import ClassAttentionBlock
-
-
-def _init_linear(m):
-    if isinstance(m, nn.Linear):
-        trunc_normal_(m.weight, std=.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.LayerNorm):
-        nn.init.ones_(m.weight)
-        nn.init.zeros_(m.bias)
+from ..layers import ClassAttentionBlock, init_weights
 
 
 @MODELS.register_module()
@@ -38,7 +28,7 @@ class TokenPoolClsHead(ClsHead):
         self.pool = pool
         self.drop = nn.Dropout(drop_rate)
         self.head = nn.Linear(in_channels, num_classes)
-        self.apply(_init_linear)
+        self.apply(init_weights)
 
     def pre_logits(self, feats):
         x = feats[-1]
@@ -58,7 +48,7 @@ class DistilledClsHead(ClsHead):
         super().__init__(**kwargs)
         self.head = nn.Linear(in_channels, num_classes)
         self.head_dist = nn.Linear(in_channels, num_classes)
-        self.apply(_init_linear)
+        self.apply(init_weights)
 
     def pre_logits(self, feats):
         return feats[-1][:, 0], feats[-1][:, 1]
@@ -113,7 +103,7 @@ class ClassAttentionClsHead(ClsHead):
         # With multi_token, row k is the official per-class Linear(C, 1) unit k.
         self.head = nn.Linear(in_channels, num_classes)
         trunc_normal_(self.cls_token, std=.02)
-        self.apply(_init_linear)
+        self.apply(init_weights)
 
     def pre_logits(self, feats):
         x = feats[-1]

@@ -1,7 +1,4 @@
-_base_ = [
-    './_base_/models/cls_cait.py', './_base_/datasets/imagenet_224.py',
-    './_base_/schedules/cls_adamw_cosine.py', './_base_/default_runtime_cls.py'
-]
+_base_ = ['./_base_/models/cls_cait.py', './_base_/recipes/cait_in1k.py']
 model = dict(
     backbone=dict(arch='xxs36', drop_path_rate=0.1),
     head=dict(in_channels=192, num_heads=4, layer_scale_init=1e-06))

@@ -8,6 +8,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
 from mmvision_ext.registry import MODELS
+from mmvision_ext.runner_utils import without_teacher
 
 
 def _strip_pretrained(cfg):
@@ -33,8 +34,12 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
     if cfg_options:
         config.merge_from_dict(cfg_options)
     init_default_scope(config.get('default_scope', 'mmengine'))
-    model_cfg = config.model.copy()
+    model_cfg = without_teacher(config.model.copy())
     _strip_pretrained(model_cfg)
+    # As mmengine's Runner: a top-level data_preprocessor (mmpretrain's convention)
+    # is the model's unless the model names its own.
+    if config.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', config.data_preprocessor)
     model = MODELS.build(model_cfg)
     if checkpoint is not None:
         ckpt = load_checkpoint(model, str(checkpoint), map_location='cpu')

@@ -9,6 +9,7 @@ not be used by those libraries (a child's own entry would win): a test checks
 that none is. See docs/design.md.
 """
 from mmengine.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, \
-    TRANSFORMS
+    OPTIMIZERS, TRANSFORMS
 
-__all__ = ['MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'HOOKS', 'OPTIM_WRAPPER_CONSTRUCTORS']
+__all__ = ['MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'HOOKS', 'OPTIMIZERS',
+           'OPTIM_WRAPPER_CONSTRUCTORS']

@@ -76,6 +76,44 @@ def check_pretrained(cfg):
                 f'    --cfg-options {path}.init_cfg=None')
 
 
+def check_load_from(cfg):
+    """The ``load_from`` checkpoint (fine-tuning configs start from one) exists."""
+    ckpt = cfg.get('load_from')
+    if ckpt and '://' not in str(ckpt) and not osp.isfile(str(ckpt)) and not cfg.get('resume'):
+        raise PreflightError(
+            f'checkpoint to fine-tune from not found: {ckpt} (load_from).\n'
+            '  Train the 224 model first, or convert the official ImageNet weights once:\n'
+            f'    python tools/model_converters/official2mmvx.py OFFICIAL.pth {ckpt}')
+
+
+def check_teacher(cfg):
+    """A distillation config's teacher config and checkpoint exist."""
+    model = cfg.get('model', {})
+    if model.get('type') != 'DistilledImageClassifier':
+        return
+    teacher = model.get('teacher') or {}
+    for what in ('config', 'checkpoint'):
+        path = str(teacher.get(what, ''))
+        if not osp.isfile(path):
+            raise PreflightError(
+                f'distillation teacher {what} not found: {path} (model.teacher.{what}).\n'
+                '  See docs/recipes.md (distillation) for the RegNetY-16GF teacher, or set '
+                'another one with --cfg-options model.teacher.config=... '
+                'model.teacher.checkpoint=...')
+
+
+def without_teacher(model_cfg):
+    """The student of a distillation config as a plain classifier: evaluation and
+    inference need no teacher (the distilled head fuses its two tokens)."""
+    if model_cfg.get('type') != 'DistilledImageClassifier':
+        return model_cfg
+    model_cfg = model_cfg.copy()
+    for key in ('teacher', 'distillation', 'alpha', 'tau'):
+        model_cfg.pop(key, None)
+    model_cfg['type'] = 'ImageClassifier'
+    return model_cfg
+
+
 def _dataset_dirs(ds):
     """(description, path) pairs that a dataset config needs on disk."""
     root = ds.get('data_root', '') or ''

@@ -9,8 +9,12 @@ from mmvision_ext import registry
 OURS = {
     registry.MODELS: ['DeiT3ViT', 'DeiTViT', 'CaiT', 'ResMLP', 'PatchConvNet',
                       'TokenPoolClsHead', 'DistilledClsHead', 'ClassAttentionClsHead',
-                      'IsotropicPyramidNeck', 'InstanceSegTTAModel'],
+                      'IsotropicPyramidNeck', 'InstanceSegTTAModel', 'DistilledImageClassifier',
+                      'TimmClsDataPreprocessor', 'TimmLoss'],
     registry.OPTIM_WRAPPER_CONSTRUCTORS: ['LayerDecayOptimWrapperConstructor'],
+    registry.OPTIMIZERS: ['TimmLamb'],
+    registry.TRANSFORMS: ['ThreeAugment', 'TimmRandAugment', 'SimpleRandomCrop',
+                          'ResizeCenterCrop'],
 }
 
 
@@ -27,8 +31,10 @@ def test_found_from_every_scope_and_not_shadowed(scope):
     lib = importlib.import_module(f'{scope}.registry')
     importlib.import_module(f'{scope}.models')  # fills the library's registries
     importlib.import_module(f'{scope}.engine')
+    importlib.import_module(f'{scope}.datasets')
     child_of = {registry.MODELS: lib.MODELS,
-                registry.OPTIM_WRAPPER_CONSTRUCTORS: lib.OPTIM_WRAPPER_CONSTRUCTORS}
+                registry.OPTIM_WRAPPER_CONSTRUCTORS: lib.OPTIM_WRAPPER_CONSTRUCTORS,
+                registry.OPTIMIZERS: lib.OPTIMIZERS, registry.TRANSFORMS: lib.TRANSFORMS}
     for reg, names in OURS.items():
         child = child_of[reg]
         for name in names:

@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 import mmvision_ext  # noqa: F401  (compatibility fixes and registration)
 from mmvision_ext.runner_utils import (
     PreflightError, add_config_and_launcher_args, check_checkpoint_matches, check_datasets,
-    load_config, set_launcher_env, task_of
+    load_config, set_launcher_env, task_of, without_teacher
 )
 
 VISUALIZATION_HOOKS = {'seg': 'SegVisualizationHook', 'det': 'DetVisualizationHook',
@@ -75,6 +75,7 @@ def main(argv=None):
     cfg.load_from = args.checkpoint
     # Pretrained backbone weights are replaced by the checkpoint's: do not require them.
     cfg.model.get('backbone', {}).pop('init_cfg', None)
+    cfg.model = without_teacher(cfg.model)
     if args.show or args.show_dir:
         enable_visualization(cfg, task, args)
     if args.tta:

@@ -17,7 +17,7 @@ from mmengine.runner import Runner
 import mmvision_ext  # noqa: F401  (compatibility fixes and registration)
 from mmvision_ext.runner_utils import (
     PreflightError, add_config_and_launcher_args, check_crop_size, check_datasets,
-    check_pretrained, load_config, set_launcher_env
+    check_load_from, check_pretrained, check_teacher, load_config, set_launcher_env
 )
 
 
@@ -43,6 +43,7 @@ def main(argv=None):
     try:
         cfg = load_config(args.config, args.cfg_options, args.work_dir)
         check_pretrained(cfg)
+        check_teacher(cfg)
         check_crop_size(cfg)
         loaders = ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') is not None
                                           else [])
@@ -67,6 +68,10 @@ def main(argv=None):
         if not os.path.isfile(args.resume):
             sys.exit(f'error: checkpoint to resume from not found: {args.resume}')
         cfg.resume, cfg.load_from = True, args.resume
+    try:
+        check_load_from(cfg)  # after --resume, which replaces load_from
+    except PreflightError as e:
+        sys.exit(f'error: {e}')
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()

@@ -1,13 +1,19 @@
-"""Layer-wise learning-rate decay for the isotropic backbones.
+"""Optimizers: timm's LAMB, and layer-wise learning-rate decay for the backbones.
 
-mmseg's and mmdet's layer-decay constructors accept only BEiT/MAE/ConvNeXt
+LAMB (ResMLP, PatchConvNet, DeiT III recipes) is timm's, the one the reference code
+trains with, registered as ``TimmLamb`` (mmpretrain has its own ``Lamb``).
+
+Layer decay: mmseg's and mmdet's layer-decay constructors accept only BEiT/MAE/ConvNeXt
 backbones (by class name); this one asks the backbone itself for each
 parameter's layer id (``backbone.get_layer_depth``), so it works for every
 family of the project and keeps all of mmengine's ``paramwise_cfg`` options.
 """
 from mmengine.optim import DefaultOptimWrapperConstructor
+from timm.optim import Lamb
 
-from mmvision_ext.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from mmvision_ext.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS
+
+OPTIMIZERS.register_module(name='TimmLamb', module=Lamb)
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()

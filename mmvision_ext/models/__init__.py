@@ -2,3 +2,6 @@ from .backbones import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .detectors import *  # noqa: F401,F403
+from .classifiers import *  # noqa: F401,F403
+from .data_preprocessors import TimmClsDataPreprocessor  # noqa: F401
+from .losses import TimmLoss  # noqa: F401

@@ -1,8 +1,10 @@
-# ImageNet-1k in mmpretrain's folder layout (data/imagenet/{train,val}/<class>/*,
-# optional meta/{train,val}.txt), 224 crops, test crop ratio 0.875.
+# ImageNet-1k in mmpretrain's layout (data/imagenet/{train,val}/<class>/*, optional
+# meta/{train,val}.txt lists), 224 crops. The recipes (../recipes/) replace the train
+# pipeline, the batch augmentations and the sampler; this file holds what they share.
 dataset_type = 'ImageNet'
 data_root = 'data/imagenet'
 data_preprocessor = dict(
+    type='TimmClsDataPreprocessor',
     num_classes=1000,
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
@@ -16,14 +18,14 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=256, edge='short', backend='pillow', interpolation='bicubic'),
-    dict(type='CenterCrop', crop_size=224),
+    dict(type='ResizeCenterCrop', crop_size=224, crop_ratio=0.875),
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(
     batch_size=128,
     num_workers=8,
     persistent_workers=True,
+    drop_last=True,
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )

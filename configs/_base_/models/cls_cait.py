@@ -4,5 +4,5 @@ model = dict(
                   drop_path_rate=0.05),
     head=dict(type='ClassAttentionClsHead', num_classes=1000, in_channels=192, num_heads=4,
               depth=2, mlp_ratio=4., layer_scale_init=1e-5,
-              loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1)),
+              loss=dict(type='TimmLoss', name='SoftTargetCrossEntropy')),
 )

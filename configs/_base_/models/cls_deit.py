@@ -3,5 +3,5 @@ model = dict(
     backbone=dict(type='DeiTViT', arch='s', img_size=224, out_type='tokens',
                   drop_path_rate=0.1),
     head=dict(type='TokenPoolClsHead', num_classes=1000, in_channels=384, pool='cls',
-              loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1)),
+              loss=dict(type='TimmLoss', name='SoftTargetCrossEntropy')),
 )

@@ -4,5 +4,5 @@ model = dict(
                   drop_path_rate=0.1),
     head=dict(type='ClassAttentionClsHead', num_classes=1000, in_channels=384, num_heads=1,
               depth=1, mlp_ratio=3., layer_scale_init=1e-4, multi_token=False,
-              loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1)),
+              loss=dict(type='TimmLoss', name='SoftTargetCrossEntropy')),
 )

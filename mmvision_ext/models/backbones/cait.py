@@ -8,7 +8,7 @@ from timm.layers import trunc_normal_
 from mmvision_ext.registry import MODELS
 from ..layers import init_weights, LayerScaleBlock, TalkingHeadAttention
 from .base import IsotropicBackbone, check_image
-from .vit import PatchEmbed, resize_pos_embed
+from .vit import PatchEmbed, load_pos_embed_hook, resize_pos_embed
 
 
 def _cait(embed_dims, depth, num_heads, layer_scale_init):
@@ -53,6 +53,7 @@ class CaiT(IsotropicBackbone):
                             attn_layer=TalkingHeadAttention)
             for _ in range(s['depth'])])
         self._set_out_indices(s['depth'])
+        self._register_load_state_dict_pre_hook(load_pos_embed_hook, with_module=True)
         trunc_normal_(self.pos_embed, std=.02)
         self.apply(init_weights)
         self._freeze_stages()

@@ -120,6 +120,9 @@ class PatchConvNet(IsotropicBackbone):
         if norm not in ('LN', 'BN'):
             raise ValueError(f"PatchConvNet: norm must be 'LN' or 'BN', got {norm!r}")
         s = self.arch = self.get_arch(arch)
+        if s['patch_size'] != 16:
+            raise ValueError(f"PatchConvNet: the convolutional stem has stride 16, so "
+                             f"patch_size must be 16, got {s['patch_size']}")
         self.patch_size = s['patch_size']
         self.embed_dims = dim = s['embed_dims']
         self.patch_embed = ConvStem(in_channels, dim)

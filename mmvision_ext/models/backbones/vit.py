@@ -5,6 +5,8 @@ DeiT III (thesis ch. 6): pre-norm blocks with LayerScale, constant drop path,
 the class token is prepended). DeiT (thesis ch. 3): plain ViT blocks, linear
 drop path, ``pos_embed`` covering the class (and distillation) tokens.
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -36,6 +38,20 @@ def resize_pos_embed(pos_embed, old_hw, new_hw, num_prefix_tokens=0):
     grid = F.interpolate(grid.float(), size=tuple(new_hw), mode='bicubic', align_corners=False)
     grid = grid.to(pos_embed.dtype).permute(0, 2, 3, 1).reshape(1, -1, C)
     return torch.cat((prefix, grid), dim=1)
+
+
+def load_pos_embed_hook(module, state_dict, prefix, *args):
+    """Load-state-dict pre-hook: a checkpoint trained at another resolution (224 weights
+    into a 384 model) gets its square ``pos_embed`` grid resized bicubically to the
+    model's, as for the thesis' fine-tuning at higher resolution."""
+    key = prefix + 'pos_embed'
+    if key not in state_dict or state_dict[key].shape == module.pos_embed.shape:
+        return
+    T = module.num_prefix_tokens if getattr(module, 'pos_embed_on_prefix', False) else 0
+    side = math.isqrt(state_dict[key].shape[1] - T)
+    if side * side != state_dict[key].shape[1] - T:
+        return  # not a square grid: let load_state_dict report the mismatch
+    state_dict[key] = resize_pos_embed(state_dict[key], (side, side), module.grid_size, T)
 
 
 class _VisionTransformer(IsotropicBackbone):
@@ -79,6 +95,7 @@ class _VisionTransformer(IsotropicBackbone):
         self.norm = norm_layer(dim)
         self._set_out_indices(depth)
 
+        self._register_load_state_dict_pre_hook(load_pos_embed_hook, with_module=True)
         trunc_normal_(self.pos_embed, std=.02)
         trunc_normal_(self.cls_token, std=.02)
         if self.dist_token is not None:

@@ -1,0 +1,20 @@
+# CaiT's recipe (thesis section 3.7): DeiT's, trained 400 epochs, evaluated with
+# crop ratio 1.0 (thesis Table 3.22).
+_base_ = ['./deit_in1k.py']
+
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeCenterCrop', crop_size={{_base_.img_size}}, crop_ratio=1.0),
+    dict(type='PackInputs'),
+]
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+max_epochs = 400
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=5,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=5,
+         T_max=max_epochs - 5, convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs)

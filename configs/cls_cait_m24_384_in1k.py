@@ -1,0 +1,6 @@
+# cait m24 fine-tuned at 384 from its 224 ImageNet-1k model (configs/cls_cait_m24_in1k.py).
+_base_ = ['./_base_/models/cls_cait.py', './_base_/recipes/cait_ft384_in1k.py']
+model = dict(
+    backbone=dict(img_size=384, arch='m24', drop_path_rate=0.2),
+    head=dict(in_channels=768, num_heads=16, layer_scale_init=1e-05))
+load_from = '{{$MMVX_CHECKPOINTS:checkpoints}}/cait_m24_in1k.pth'

@@ -1,0 +1,3 @@
+from .distiller import DistilledImageClassifier
+
+__all__ = ['DistilledImageClassifier']

@@ -152,6 +152,25 @@ def test_vit_pos_embed_is_resized_not_ignored():
     assert a.shape == (1, 192, 20, 16) and not torch.allclose(a, b)
 
 
+@pytest.mark.parametrize('cls, kwargs', [(DeiTViT, dict(arch='t', distilled=True)),
+                                         (DeiT3ViT, dict(arch='t')), (CaiT, dict(arch='xxs24'))])
+def test_224_weights_load_into_a_384_model(cls, kwargs):
+    """Fine-tuning at 384 starts from 224 weights: the position-embedding grid is resized
+    bicubically on load (prefix rows kept), giving the 224 model's own run-time resize."""
+    small = cls(img_size=224, out_type='tokens', **kwargs).eval()
+    large = cls(img_size=384, out_type='tokens', **kwargs).eval()
+    large.load_state_dict(small.state_dict())
+    assert large.pos_embed.shape[1] == small.pos_embed.shape[1] - 14 * 14 + 24 * 24
+    x = torch.randn(1, 3, 384, 384)
+    with torch.no_grad():
+        assert torch.allclose(small(x)[-1], large(x)[-1], atol=1e-5)
+
+
+def test_patchconvnet_refuses_a_patch_size_its_stem_does_not_have():
+    with pytest.raises(ValueError, match='stride 16'):
+        PatchConvNet(arch=dict(patch_size=8, embed_dims=64, depth=2, layer_scale_init=1e-4))
+
+
 def test_resmlp_wrong_size_error_says_what_it_needs():
     model = ResMLP(arch='s12')
     with pytest.raises(ValueError, match=r'224x224') as e:
@@ -279,7 +298,9 @@ def test_attention_maps_need_an_attention_head():
 
 
 def test_every_cls_config_names_its_variant():
-    names = sorted(p.name for p in (ROOT / 'configs').glob('cls_*_in1k.py'))
+    # 224 training configs; the 384 fine-tuning ones and the distillation teacher aside.
+    names = sorted(p.name for p in (ROOT / 'configs').glob('cls_*_in1k.py')
+                   if '_384_' not in p.name and 'teacher' not in p.name)
     expected = sorted(
         f'cls_{fam}_{arch}{suffix}_in1k.py'
         for fam, cls in (('deit3', DeiT3ViT), ('deit', DeiTViT), ('cait', CaiT),
@@ -289,3 +310,5 @@ def test_every_cls_config_names_its_variant():
     assert names == expected
     for name in names:
         assert re.fullmatch(r'cls_[a-z0-9]+_[a-z0-9]+(_distilled)?_in1k\.py', name)
+    for p in (ROOT / 'configs').glob('cls_*_384_in1k.py'):
+        assert (ROOT / 'configs' / p.name.replace('_384_', '_')).is_file(), p.name

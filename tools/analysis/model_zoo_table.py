@@ -73,6 +73,8 @@ def main(argv=None):
              '## Classification (224x224, 1000 classes)', '',
              '| config | params (M) | thesis | GFLOPs | thesis |', '|---|---|---|---|---|']
     for path in sorted(glob.glob(osp.join(ROOT, 'configs', 'cls_*_in1k.py'))):
+        if '_384_' in path or 'teacher' in path:
+            continue  # fine-tuning (same models at 384) and the distillation teacher
         name = re.sub(r'^cls_|_in1k\.py$', '', osp.basename(path))
         params, gflops = measure(path, (224, 224))
         tp, tf = THESIS_CLS.get(name, ('—', '—'))

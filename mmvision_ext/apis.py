@@ -22,6 +22,15 @@ def _strip_pretrained(cfg):
             _strip_pretrained(v)
 
 
+def load_model_checkpoint(model, checkpoint):
+    """Load ``checkpoint`` into ``model`` (mmengine's loader) and take its class names."""
+    ckpt = load_checkpoint(model, str(checkpoint), map_location='cpu')
+    meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+    if 'dataset_meta' in meta:
+        model.dataset_meta = meta['dataset_meta']
+    return model
+
+
 def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
     """Build the model of ``config`` (path or Config), load ``checkpoint`` if given,
     move it to ``device`` and return it in eval mode with ``model.cfg`` set."""
@@ -42,10 +51,7 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
         model_cfg.setdefault('data_preprocessor', config.data_preprocessor)
     model = MODELS.build(model_cfg)
     if checkpoint is not None:
-        ckpt = load_checkpoint(model, str(checkpoint), map_location='cpu')
-        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
-        if 'dataset_meta' in meta:
-            model.dataset_meta = meta['dataset_meta']
+        load_model_checkpoint(model, checkpoint)
     model.cfg = config
     return model.to(device).eval()
 

@@ -77,22 +77,12 @@ def check_inputs(args):
 
 
 def build_model(cfg, checkpoint, device):
-    from mmengine.runner import load_checkpoint
+    from mmvision_ext.apis import init_model, load_model_checkpoint
 
-    from mmvision_ext.apis import init_model
-
-    # Classification configs keep mean/std/to_rgb in a top-level ``data_preprocessor``
-    # that the Runner merges into the model; init_model does not, so do it here.
-    if cfg.get('data_preprocessor') is not None:
-        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = init_model(cfg, device='cpu')
     # A clear message for a checkpoint of another config / number of classes.
     check_checkpoint_matches(model, checkpoint)
-    ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
-    meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
-    if 'dataset_meta' in meta:
-        model.dataset_meta = meta['dataset_meta']
-    return model.to(device).eval()
+    return load_model_checkpoint(model, checkpoint).to(device).eval()
 
 
 def test_pipeline(cfg):

@@ -1,29 +1,11 @@
-# CaiT's fine-tuning at 384 (thesis section 3.7, "↑384"): DeiT's procedure: from the 224 model
-# (position embeddings resized bicubically on load), the training augmentation kept,
-# AdamW lr 5e-6 at batch 512 (8 GPUs x 64), weight decay 1e-8, 30 epochs at a constant
-# lr; crop ratio 1.0 (thesis Table 3.22).
-_base_ = ['./deit_in1k.py']
+# CaiT's fine-tuning at 384 (thesis section 3.7, "↑384"): DeiT's procedure, evaluated
+# with crop ratio 1.0 (thesis Table 3.22).
+_base_ = ['./deit_ft384_in1k.py']
 
-img_size = 384
-crop_ratio = 1.0
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=img_size, backend='pillow', interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='TimmRandAugment', policy='rand-m9-mstd0.5-inc1', img_size=img_size),
-    dict(type='PackInputs'),
-]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeCenterCrop', crop_size=img_size, crop_ratio=crop_ratio),
+    dict(type='ResizeCenterCrop', crop_size={{_base_.img_size}}, crop_ratio=1.0),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(batch_size=64, dataset=dict(pipeline=test_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-
-max_epochs = 30
-optim_wrapper = dict(optimizer=dict(lr=5e-6, weight_decay=1e-8))
-param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True, begin=0, end=max_epochs)]
-train_cfg = dict(max_epochs=max_epochs)
-auto_scale_lr = dict(base_batch_size=512)

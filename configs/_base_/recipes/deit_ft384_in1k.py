@@ -5,7 +5,6 @@
 _base_ = ['./deit_in1k.py']
 
 img_size = 384
-crop_ratio = 0.875
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=img_size, backend='pillow', interpolation='bicubic'),
@@ -15,7 +14,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeCenterCrop', crop_size=img_size, crop_ratio=crop_ratio),
+    dict(type='ResizeCenterCrop', crop_size=img_size, crop_ratio=0.875),
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))

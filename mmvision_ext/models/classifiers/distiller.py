@@ -18,6 +18,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmpretrain.models.classifiers import ImageClassifier
 
+from mmvision_ext.converters import load_checkpoint_file, unwrap_state_dict
 from mmvision_ext.registry import MODELS
 
 
@@ -36,12 +37,8 @@ def build_teacher(config, checkpoint):
     model_cfg.get('backbone', {}).pop('init_cfg', None)  # the checkpoint has every weight
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmpretrain')):
         teacher = MODELS.build(model_cfg)
-    ckpt = torch.load(str(checkpoint), map_location='cpu', weights_only=True)
-    for key in ('state_dict', 'model'):
-        if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
-            ckpt = ckpt[key]
-            break
-    missing, unexpected = teacher.load_state_dict(ckpt, strict=False)
+    state_dict = unwrap_state_dict(load_checkpoint_file(str(checkpoint)))
+    missing, unexpected = teacher.load_state_dict(state_dict, strict=False)
     if missing or unexpected:
         raise ValueError(f'teacher checkpoint {checkpoint} does not match {config}: '
                          f'missing {missing[:5]}, unexpected {unexpected[:5]}'

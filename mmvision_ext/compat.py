@@ -64,3 +64,21 @@ def ddp_init(self, module, detect_anomalous_params=False, **kwargs):
 
 
 MMDistributedDataParallel.__init__ = ddp_init
+
+
+# --- 3. mmcv's RoIAlign on channels-last maps ---------------------------------------
+# mmcv 2.1.0's compiled roi_align kernels index the input's raw memory as contiguous
+# NCHW, so a channels-last map (what an isotropic backbone's (B, H, W, C) tokens give
+# when permuted to NCHW, and what every conv after them keeps) is read scrambled,
+# silently: Mask R-CNN's RoI head then sees noise and does not learn. The op gets a
+# contiguous copy; NCHW inputs pass through untouched.
+from mmcv.ops.roi_align import RoIAlignFunction  # noqa: E402
+
+_roi_align_forward = RoIAlignFunction.forward
+
+
+def roi_align_forward(ctx, input, *args, **kwargs):
+    return _roi_align_forward(ctx, input.contiguous(), *args, **kwargs)
+
+
+RoIAlignFunction.forward = staticmethod(roi_align_forward)

@@ -79,3 +79,34 @@ def test_cpu_ddp_gets_no_device_ids():
         assert ddp.device_ids is None
     finally:
         dist.destroy_process_group()
+
+
+def test_roi_align_reads_channels_last_maps_correctly():
+    """An isotropic backbone's maps reach Mask R-CNN's RoIAlign channels-last; mmcv's
+    kernel read them as NCHW memory and returned scrambled features."""
+    from mmcv.ops import RoIAlign
+    from mmcv.ops.roi_align import ext_module
+
+    from mmvision_ext.models.backbones import PatchConvNet
+    backbone = PatchConvNet(arch=dict(patch_size=16, embed_dims=32, depth=2,
+                                      layer_scale_init=0.1), out_indices=(-1,))
+    feat = nn.Conv2d(32, 8, 1)(backbone(torch.randn(2, 3, 96, 128))[0])
+    assert not feat.is_contiguous() and feat.is_contiguous(memory_format=torch.channels_last)
+    rois = torch.tensor([[0, 1., 1., 6., 5.], [1, 0., 2., 7.5, 5.5]])
+    layer = RoIAlign((7, 7), spatial_scale=1.0, sampling_ratio=2)
+    expected = layer(feat.contiguous(), rois)
+
+    # The bare kernel on the channels-last tensor: wrong, without any error.
+    raw = feat.new_zeros(expected.shape)
+    ext_module.roi_align_forward(feat.detach(), rois, raw, feat.new_zeros(0), feat.new_zeros(0),
+                                 aligned_height=7, aligned_width=7, spatial_scale=1.0,
+                                 sampling_ratio=2, pool_mode=1, aligned=True)
+    assert not torch.allclose(raw, expected.detach(), atol=1e-4)
+
+    x = feat.detach().requires_grad_()
+    got = layer(x, rois)
+    torch.testing.assert_close(got, expected)
+    got.square().sum().backward()
+    ref = feat.detach().contiguous().requires_grad_()
+    layer(ref, rois).square().sum().backward()
+    torch.testing.assert_close(x.grad, ref.grad)

@@ -19,21 +19,15 @@ model = dict(
         type='PatchConvNet',
         arch=dict(patch_size=16, embed_dims=width, depth=8, layer_scale_init=0.1),
         out_indices=(-1,)),
-    # A backbone trained from scratch starts with tiny output activations (std ~0.03),
-    # which pretrained ImageNet weights do not have: normalising the FPN keeps the heads'
-    # inputs at unit scale (without it the RoI head diverged after a few epochs).
     neck=[
         dict(type='IsotropicPyramidNeck', in_channels=width, num_inputs=1, norm_cfg=norm_cfg),
-        dict(type='FPN', in_channels=[width] * 4, out_channels=fpn, num_outs=5,
-             norm_cfg=norm_cfg),
+        dict(type='FPN', in_channels=[width] * 4, out_channels=fpn, num_outs=5),
     ],
     rpn_head=dict(in_channels=fpn, feat_channels=fpn),
-    # Images ~5x smaller than COCO's: RoIs go to the pyramid level of the backbone's
-    # own stride-16 map rather than the upsampled stride-4 one (finest_scale 56 -> 8).
     roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=fpn, finest_scale=8),
+        bbox_roi_extractor=dict(out_channels=fpn),
         bbox_head=dict(in_channels=fpn, fc_out_channels=256, num_classes=num_classes),
-        mask_roi_extractor=dict(out_channels=fpn, finest_scale=8),
+        mask_roi_extractor=dict(out_channels=fpn),
         mask_head=dict(num_convs=2, in_channels=fpn, conv_out_channels=fpn,
                        num_classes=num_classes)),
     train_cfg=dict(rcnn=dict(sampler=dict(num=128))),
@@ -75,11 +69,11 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
 test_evaluator = val_evaluator
 
-max_epochs = 12
+max_epochs = 8
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=200),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[9, 11],
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[6, 7],
          gamma=0.1),
 ]
 optim_wrapper = dict(optimizer=dict(lr=5e-4, weight_decay=0.05), clip_grad=dict(max_norm=5.0))

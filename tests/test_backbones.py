@@ -300,7 +300,8 @@ def test_attention_maps_need_an_attention_head():
 def test_every_cls_config_names_its_variant():
     # 224 training configs; the 384 fine-tuning ones and the distillation teacher aside.
     names = sorted(p.name for p in (ROOT / 'configs').glob('cls_*_in1k.py')
-                   if '_384_' not in p.name and 'teacher' not in p.name)
+                   if '_384_' not in p.name and 'teacher' not in p.name
+                   and 'class_mlp' not in p.name)
     expected = sorted(
         f'cls_{fam}_{arch}{suffix}_in1k.py'
         for fam, cls in (('deit3', DeiT3ViT), ('deit', DeiTViT), ('cait', CaiT),
@@ -312,3 +313,39 @@ def test_every_cls_config_names_its_variant():
         assert re.fullmatch(r'cls_[a-z0-9]+_[a-z0-9]+(_distilled)?_in1k\.py', name)
     for p in (ROOT / 'configs').glob('cls_*_384_in1k.py'):
         assert (ROOT / 'configs' / p.name.replace('_384_', '_')).is_file(), p.name
+
+
+# --- ResMLP's class-MLP pooling (thesis 4.2, Table 4.3) ------------------------------
+def test_class_mlp_resmlp_s12_matches_table_4_3():
+    """ResMLP-S12, average pooling -> class-MLP: 17.7 M parameters, 3.0 GFLOPs."""
+    model = init_model(ROOT / 'configs/cls_resmlp_s12_class_mlp_in1k.py')
+    assert abs(count_params(model) / 1e6 - 17.7) <= 0.05
+    flops = count_flops(tensor_forward(model, (224, 224)), (torch.zeros(1, 3, 224, 224),))
+    assert abs(flops / 1e9 - 3.0) <= 0.05
+
+
+def test_class_mlp_updates_only_the_class_token_and_learns():
+    from mmvision_ext.models.heads import ClassMLPClsHead
+    torch.manual_seed(0)
+    head = ClassMLPClsHead(num_classes=3, in_channels=8, num_patches=6, layer_scale_init=1.)
+    patches = torch.randn(12, 6, 8, requires_grad=True)
+    logits = head((patches,))
+    assert logits.shape == (12, 3)
+    # Every patch position reaches the class token, through the aggregation weights.
+    logits.sum().backward()
+    assert (patches.grad.abs().sum((0, 2)) > 0).all()
+    # The aggregation is positional: moving a patch changes the output.
+    assert not torch.allclose(head((patches.roll(1, dims=1),)), logits)
+    # It can fit labels that depend on which position holds a signal.
+    labels = torch.arange(12) % 3
+    x = torch.randn(12, 6, 8) * 0.1
+    x[torch.arange(12), labels, 0] += 3.
+    opt = torch.optim.Adam(head.parameters(), lr=1e-2)
+    for _ in range(100):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(head((x,)), labels)
+        loss.backward()
+        opt.step()
+    assert (head((x,)).argmax(1) == labels).all() and loss < 0.05
+    with pytest.raises(ValueError, match='built for 6 patch tokens, got 4'):
+        head((torch.randn(1, 4, 8),))

@@ -1,3 +1,4 @@
-from .cls_heads import ClassAttentionClsHead, DistilledClsHead, TokenPoolClsHead
+from .cls_heads import (ClassAttentionClsHead, ClassMLPClsHead, DistilledClsHead,
+                        TokenPoolClsHead)
 
-__all__ = ['TokenPoolClsHead', 'DistilledClsHead', 'ClassAttentionClsHead']
+__all__ = ['TokenPoolClsHead', 'DistilledClsHead', 'ClassAttentionClsHead', 'ClassMLPClsHead']

@@ -7,6 +7,8 @@ They read the last backbone output in ``out_type='tokens'`` form, (B, T + N, C):
 - ``ClassAttentionClsHead``: class token(s) pooled by class-attention blocks, then
   norm and linear: CaiT (2 blocks, multi-head) and PatchConvNet (1 single-head
   block, MLP ratio 3, optionally one token per class).
+- ``ClassMLPClsHead``: ResMLP's class-MLP pooling (thesis 4.2, T4.3), class-attention
+  with the attention replaced by a linear aggregation over the tokens.
 """
 import torch
 import torch.nn as nn
@@ -14,7 +16,7 @@ from mmpretrain.models.heads import ClsHead
 from timm.layers import trunc_normal_
 
 from mmvision_ext.registry import MODELS
-from ..layers import ClassAttentionBlock, init_weights
+from ..layers import Affine, ClassAttentionBlock, DropPath, init_weights, Mlp
 
 
 @MODELS.register_module()
@@ -136,3 +138,72 @@ class ClassAttentionClsHead(ClsHead):
         if self.multi_token:
             return attn.mean(1).reshape(B, -1, h, w)
         return attn[:, :, 0, 1:].reshape(B, -1, h, w)
+
+
+class ClassMLPBlock(nn.Module):
+    """Updates only the class token, the patches stay frozen:
+    cls += g1 * Linear_{N+1 -> 1}(Aff([cls, patches])) over the tokens, per channel;
+    cls += g2 * MLP(Aff(cls))."""
+
+    def __init__(self, dim, num_patches, layer_scale_init=1e-4, drop=0., drop_path=0.):
+        super().__init__()
+        self.norm1 = Affine(dim)
+        self.attn = nn.Linear(num_patches + 1, 1)  # the aggregation, in place of attention
+        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
+        self.norm2 = Affine(dim)
+        self.mlp = Mlp(dim, 4 * dim, act_layer=nn.GELU, drop=drop)
+        self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
+        self.gamma_2 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
+
+    def forward(self, x, x_cls):
+        u = self.norm1(torch.cat([x_cls, x], dim=1))  # (B, 1 + N, C)
+        x_cls = x_cls + self.drop_path(self.gamma_1 * self.attn(u.transpose(1, 2)).transpose(1, 2))
+        return x_cls + self.drop_path(self.gamma_2 * self.mlp(self.norm2(x_cls)))
+
+
+@MODELS.register_module()
+class ClassMLPClsHead(ClsHead):
+    """ResMLP's class-MLP pooling: a class token updated by ``depth`` class-MLP blocks
+    over the frozen patches, then Affine and linear.
+
+    The thesis describes the blocks in words only (CaiT's class-attention with the
+    class/patch interaction done by linear layers after a linear aggregation of the
+    patches; no code was released). Our reading, a per-channel Linear(N + 1, 1) over
+    [class token, patches] then the usual MLP, in 2 blocks, gives ResMLP-S12 with
+    class-MLP 17.7 M parameters as in Table 4.3.
+
+    Args:
+        num_classes, in_channels: classifier size and token width.
+        num_patches: patch tokens the aggregation is tied to (196 at 224 / 16),
+            like ResMLP's cross-patch layers.
+        depth: class-MLP blocks (2, as CaiT's class-attention).
+        layer_scale_init: LayerScale init of those blocks.
+    """
+
+    def __init__(self, num_classes, in_channels, num_patches=196, depth=2,
+                 layer_scale_init=1e-4, drop_rate=0., **kwargs):
+        super().__init__(**kwargs)
+        self.num_patches = num_patches
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, in_channels))
+        self.blocks_token_only = nn.ModuleList([
+            ClassMLPBlock(in_channels, num_patches, layer_scale_init, drop_rate)
+            for _ in range(depth)])
+        self.norm = Affine(in_channels)
+        self.head = nn.Linear(in_channels, num_classes)
+        trunc_normal_(self.cls_token, std=.02)
+        self.apply(init_weights)
+
+    def pre_logits(self, feats):
+        x = feats[-1]
+        if x.shape[1] != self.num_patches:
+            raise ValueError(
+                f'ClassMLPClsHead: built for {self.num_patches} patch tokens, got '
+                f'{x.shape[1]}; set num_patches to the backbone\'s grid '
+                '(img_size / patch_size) ** 2')
+        x_cls = self.cls_token.expand(x.shape[0], -1, -1)
+        for blk in self.blocks_token_only:
+            x_cls = blk(x, x_cls)
+        return self.norm(x_cls)[:, 0]
+
+    def forward(self, feats):
+        return self.head(self.pre_logits(feats))

@@ -324,7 +324,7 @@ def test_class_mlp_resmlp_s12_matches_table_4_3():
     assert abs(flops / 1e9 - 3.0) <= 0.05
 
 
-def test_class_mlp_updates_only_the_class_token_and_learns():
+def test_class_mlp_head_reads_every_patch_position_and_learns():
     from mmvision_ext.models.heads import ClassMLPClsHead
     torch.manual_seed(0)
     head = ClassMLPClsHead(num_classes=3, in_channels=8, num_patches=6, layer_scale_init=1.)

@@ -122,7 +122,8 @@ def test_demo_learns_boxes_and_masks_on_held_out_images(demo_trained):
 def test_tta_on_the_demo_checkpoint_reports_box_and_mask_ap(demo_trained, coco_root):
     """Multi-scale + flip (6 views) on the trained demo, beside its single-scale AP."""
     single = read_metrics(demo_trained)
-    run_tool('tools/test.py', DEMO, demo_trained / 'epoch_8.pth', '--tta', '--work-dir',
+    checkpoint = (demo_trained / 'last_checkpoint').read_text().strip()
+    run_tool('tools/test.py', DEMO, checkpoint, '--tta', '--work-dir',
              demo_trained / 'ms', '--cfg-options', *data_opts(coco_root))
     tta = read_metrics(demo_trained / 'ms')
     used = (demo_trained / 'ms' / 'mask_rcnn_patchconvnet_demo_synthetic.py').read_text()

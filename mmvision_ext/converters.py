@@ -10,6 +10,7 @@ from collections import OrderedDict
 
 import torch
 
+from mmvision_ext.errors import UserError
 from mmvision_ext.models.backbones import CaiT, DeiT3ViT, DeiTViT, PatchConvNet, ResMLP
 
 FAMILIES = ('deit3', 'deit', 'cait', 'resmlp', 'patchconvnet')
@@ -25,7 +26,7 @@ HEAD_KEYS = {
 }
 
 
-class ConversionError(ValueError):
+class ConversionError(UserError, ValueError):
     """A checkpoint that cannot be converted, with the reason."""
 
 

@@ -8,8 +8,8 @@ included) once ``mmvision_ext`` is imported. The price is that our names must
 not be used by those libraries (a child's own entry would win): a test checks
 that none is. See docs/design.md.
 """
-from mmengine.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, \
-    OPTIMIZERS, TRANSFORMS
+from mmengine.registry import DATASETS, HOOKS, LOOPS, METRICS, MODELS, \
+    OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS, RUNNERS, TRANSFORMS
 
-__all__ = ['MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'HOOKS', 'OPTIMIZERS',
-           'OPTIM_WRAPPER_CONSTRUCTORS']
+__all__ = ['MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'HOOKS', 'LOOPS', 'OPTIMIZERS',
+           'OPTIM_WRAPPER_CONSTRUCTORS', 'RUNNERS']

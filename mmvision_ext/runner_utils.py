@@ -3,15 +3,14 @@ command-line conventions, and checks that turn missing data, missing pretrained
 weights or mismatched checkpoints into one clear message before any work starts."""
 import os
 import os.path as osp
+import shutil
 
 import torch
 from mmengine.config import Config
 
+from mmvision_ext.engine.checkpoint import check_checkpoint_file
+from mmvision_ext.errors import UserError, exit_on_user_error
 from mmvision_ext.registry import MODELS
-
-
-class PreflightError(RuntimeError):
-    """A problem with the user's setup, explained; the tools print it and exit."""
 
 
 DATASET_HINTS = {
@@ -35,7 +34,7 @@ DATASET_HINTS = {
 
 def load_config(path, cfg_options=None, work_dir=None):
     if not osp.isfile(path):
-        raise PreflightError(f'config file not found: {path}')
+        raise UserError(f'config file not found: {path}')
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -67,23 +66,22 @@ def check_pretrained(cfg):
             ckpt = str(item.get('checkpoint', ''))
             if '://' in ckpt or osp.isfile(ckpt):
                 continue
-            raise PreflightError(
-                f'pretrained checkpoint not found: {ckpt} ({path}.init_cfg).\n'
-                '  Convert the official ImageNet weights once:\n'
-                f'    python tools/model_converters/official2mmvx.py OFFICIAL.pth {ckpt}\n'
-                '  (set MMVX_CHECKPOINTS=/your/dir to keep converted files elsewhere), or train '
-                'from scratch on purpose with\n'
-                f'    --cfg-options {path}.init_cfg=None')
+            raise UserError(
+                f'pretrained checkpoint not found: {ckpt} ({path}.init_cfg); convert the '
+                'official ImageNet weights once with `python tools/model_converters/'
+                f'official2mmvx.py OFFICIAL.pth {ckpt}` (MMVX_CHECKPOINTS=/your/dir keeps '
+                'converted files elsewhere), or train from scratch on purpose with '
+                f'--cfg-options {path}.init_cfg=None')
 
 
 def check_load_from(cfg):
     """The ``load_from`` checkpoint (fine-tuning configs start from one) exists."""
     ckpt = cfg.get('load_from')
     if ckpt and '://' not in str(ckpt) and not osp.isfile(str(ckpt)) and not cfg.get('resume'):
-        raise PreflightError(
-            f'checkpoint to fine-tune from not found: {ckpt} (load_from).\n'
-            '  Train the 224 model first, or convert the official ImageNet weights once:\n'
-            f'    python tools/model_converters/official2mmvx.py OFFICIAL.pth {ckpt}')
+        raise UserError(
+            f'checkpoint to fine-tune from not found: {ckpt} (load_from); train the 224 model '
+            'first, or convert the official ImageNet weights once with `python '
+            f'tools/model_converters/official2mmvx.py OFFICIAL.pth {ckpt}`')
 
 
 def check_teacher(cfg):
@@ -95,9 +93,9 @@ def check_teacher(cfg):
     for what in ('config', 'checkpoint'):
         path = str(teacher.get(what, ''))
         if not osp.isfile(path):
-            raise PreflightError(
-                f'distillation teacher {what} not found: {path} (model.teacher.{what}).\n'
-                '  See docs/recipes.md (distillation) for the RegNetY-16GF teacher, or set '
+            raise UserError(
+                f'distillation teacher {what} not found: {path} (model.teacher.{what}); see '
+                'docs/recipes.md (distillation) for the RegNetY-16GF teacher, or set '
                 'another one with --cfg-options model.teacher.config=... '
                 'model.teacher.checkpoint=...')
 
@@ -153,8 +151,8 @@ def check_datasets(cfg, loaders):
             for what, path in _dataset_dirs(ds):
                 if not osp.exists(path):
                     kind = ds.get('type', 'dataset')
-                    raise PreflightError(
-                        f'{kind} {what} not found: {osp.abspath(path)} ({name}.dataset).\n  '
+                    raise UserError(
+                        f'{kind} {what} not found: {osp.abspath(path)} ({name}.dataset). '
                         + DATASET_HINTS.get(kind, 'Fix the dataset paths in the config.'))
 
 
@@ -176,16 +174,15 @@ def check_crop_size(cfg):
     if size is None or patch is None:
         return
     if size[0] % patch or size[1] % patch:
-        raise PreflightError(
+        raise UserError(
             f'crop size {tuple(size)} is not divisible by the backbone patch size {patch}; '
             f'use e.g. {tuple(patch * round(s / patch) for s in size)} '
             '(model.data_preprocessor.size and the RandomCrop crop_size)')
 
 
 def check_checkpoint_matches(model, checkpoint):
-    """The checkpoint's tensors fit the model's (e.g. the same number of classes)."""
-    if not osp.isfile(checkpoint):
-        raise PreflightError(f'checkpoint not found: {checkpoint}')
+    """The checkpoint is one and its tensors fit the model (e.g. the same number of classes)."""
+    check_checkpoint_file(checkpoint)
     from mmvision_ext.compat import load_from_local
     ckpt = load_from_local(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
@@ -194,16 +191,16 @@ def check_checkpoint_matches(model, checkpoint):
     wrong = [(k, tuple(v.shape), tuple(own[k])) for k, v in state.items()
              if k in own and torch.is_tensor(v) and tuple(v.shape) != tuple(own[k])]
     if wrong:
-        lines = '\n'.join(f'    {k}: checkpoint {a}, model {b}' for k, a, b in wrong[:8])
+        shapes = '; '.join(f'{k}: checkpoint {a}, model {b}' for k, a, b in wrong[:4])
         hint = ''
         if any(k.endswith(('conv_seg.weight', 'fc_cls.weight', 'head.weight')) for k, *_ in wrong):
-            hint = ('\n  The checkpoint was trained for another number of classes than the '
-                    'config sets (num_classes).')
-        raise PreflightError(f'checkpoint {checkpoint} does not fit the model:\n{lines}{hint}')
+            hint = (' (the checkpoint was trained for another number of classes than the '
+                    'config sets: num_classes)')
+        raise UserError(f'checkpoint {checkpoint} does not fit the model{hint}: {shapes}')
     if not set(state) & set(own):
-        raise PreflightError(f'checkpoint {checkpoint} shares no parameter names with the model; '
-                             'is it for this config (or still in the official layout? convert it '
-                             'with tools/model_converters/official2mmvx.py)?')
+        raise UserError(f'checkpoint {checkpoint} shares no parameter names with the model; '
+                        'is it for this config (or still in the official layout? convert it '
+                        'with tools/model_converters/official2mmvx.py)?')
 
 
 def task_of(cfg):
@@ -223,3 +220,59 @@ def add_config_and_launcher_args(parser):
 def set_launcher_env(local_rank):
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(local_rank)
+
+
+class user_errors:
+    """Context of a tool's work: a user mistake ends the process with one ``error:`` line
+    (``mmvision_ext.errors``). If it happens before ``started`` is set, what the run
+    had created in ``work_dir`` (mmengine's timestamped log folder) is removed again, so
+    a refused command leaves the work dir as it found it.
+
+    Set ``cfg`` once the config is loaded: unknown config keys are then named."""
+
+    def __init__(self):
+        self.cfg = None
+        self.started = False
+        self._work_dir = None
+        self._before = None
+
+    def started_with(self, runner):
+        """Count the run as started at its first training or test iteration."""
+        from mmengine.hooks import Hook
+
+        context = self
+
+        class MarkStarted(Hook):
+            priority = 'HIGHEST'
+
+            def before_train_iter(self, runner, batch_idx, data_batch=None):
+                context.started = True
+
+            before_test_iter = before_train_iter
+
+        runner.register_hook(MarkStarted())
+
+    def watch(self, work_dir):
+        """Remember what ``work_dir`` holds now."""
+        self._work_dir = osp.abspath(work_dir)
+        self._before = set(os.listdir(self._work_dir)) if osp.isdir(self._work_dir) else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is None or isinstance(exc, (SystemExit, KeyboardInterrupt)):
+            return False
+        if self._work_dir and not self.started and osp.isdir(self._work_dir) \
+                and self._is_user_error(exc):
+            for name in set(os.listdir(self._work_dir)) - (self._before or set()):
+                path = osp.join(self._work_dir, name)
+                shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
+            if self._before is None and not os.listdir(self._work_dir):
+                os.rmdir(self._work_dir)
+        exit_on_user_error(exc, self.cfg)
+        return False
+
+    def _is_user_error(self, exc):
+        from mmvision_ext.errors import user_error_message
+        return user_error_message(exc, self.cfg) is not None

@@ -4,9 +4,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from mmengine.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = ROOT.parent / 'shared' / 'SPEC.md'
 
 # Keep the CPU test suite predictable on the 2-core CI machine.
 os.environ.setdefault('OMP_NUM_THREADS', '2')
@@ -31,3 +31,89 @@ def synthetic_root(tmp_path_factory):
     make_dataset('coco', str(root / 'coco'), num_train=12, num_val=6, seed=0)
     make_dataset('imagenet', str(root / 'imagenet'), num_train=20, num_val=10, seed=0)
     return root
+
+
+@pytest.fixture(scope='session')
+def ade_root(tmp_path_factory):
+    """Synthetic ADE20k-format set of the segmentation demo (400 + 24 images, 128 px)."""
+    from mmvision_ext.datasets import make_dataset
+    root = tmp_path_factory.mktemp('ade') / 'synthetic_ade20k'
+    make_dataset('ade20k', str(root), num_train=400, num_val=24, size=128, seed=1)
+    return root
+
+
+@pytest.fixture(scope='session')
+def imagenet_root(tmp_path_factory):
+    """Synthetic ImageNet-format set of the classification tests (800 + 200, 64 px)."""
+    from mmvision_ext.datasets import make_dataset
+    root = tmp_path_factory.mktemp('imagenet')
+    return Path(make_dataset('imagenet', str(root / 'data'), num_train=800, num_val=200,
+                             size=IMG, seed=1))
+
+
+NUM_CLASSES = 10
+IMG = 64
+
+# Tiny variants of each family, built from the real recipe configs (tiny_config).
+TINY = {
+    # LayerScale starts at 0.1 in the 4-block models: LAMB grows a 1e-4 gamma by at most
+    # lr (0.3%) a step, too slow for a run of 2000 steps.
+    'deit3': dict(config='cls_deit3_s_in1k.py',
+                  backbone=dict(arch=dict(patch_size=8, embed_dims=96, depth=4, num_heads=3,
+                                          layer_scale_init=0.1), img_size=IMG),
+                  head=dict(in_channels=96)),
+    'deit': dict(config='cls_deit_t_in1k.py',
+                 backbone=dict(arch=dict(patch_size=8, embed_dims=96, depth=4, num_heads=3),
+                               img_size=IMG),
+                 head=dict(in_channels=96)),
+    'cait': dict(config='cls_cait_xxs24_in1k.py',
+                 backbone=dict(arch=dict(patch_size=8, embed_dims=96, depth=4, num_heads=3,
+                                         layer_scale_init=1e-5),
+                               img_size=IMG),
+                 head=dict(in_channels=96, num_heads=3)),
+    'resmlp': dict(config='cls_resmlp_s12_in1k.py',
+                   backbone=dict(arch=dict(patch_size=8, embed_dims=96, depth=4,
+                                           layer_scale_init=0.1), img_size=IMG),
+                   head=dict(in_channels=96)),
+    'patchconvnet': dict(config='cls_patchconvnet_s60_in1k.py',
+                         backbone=dict(arch=dict(patch_size=16, embed_dims=96, depth=4,
+                                                 layer_scale_init=1e-4)),
+                         head=dict(in_channels=96)),
+}
+
+
+def tiny_config(family, data_root, out, epochs, lr=None, **cfg_options):
+    """The family's real recipe config with a tiny model, 64-pixel images, 10 classes,
+    CPU-sized batches and ``epochs`` epochs (1 warm-up), written to ``out``."""
+    spec = TINY[family]
+    cfg = Config.fromfile(str(ROOT / 'configs' / spec['config']))
+    cfg.model.backbone.update(spec['backbone'], drop_path_rate=0.0)
+    cfg.model.head.update(spec['head'], num_classes=NUM_CLASSES)
+    cfg.model.head.pop('init_cfg', None)
+    cfg.data_preprocessor.num_classes = NUM_CLASSES
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dl = cfg[loader]
+        dl.update(batch_size=32, num_workers=2, persistent_workers=False)
+        dl.dataset.data_root = str(data_root)
+        for t in dl.dataset.pipeline:
+            if t['type'] == 'RandomResizedCrop':
+                t['scale'] = IMG
+            elif t['type'] == 'TimmRandAugment':
+                t['img_size'] = IMG
+            elif t['type'] == 'ResizeCenterCrop':
+                t['crop_size'] = IMG
+    if lr is not None:
+        cfg.optim_wrapper.optimizer.lr = lr
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
+             convert_to_iter_based=True),
+        dict(type='CosineAnnealingLR', eta_min=0., by_epoch=True, begin=1, T_max=epochs - 1,
+             convert_to_iter_based=True)]
+    cfg.train_cfg.update(max_epochs=epochs, val_interval=epochs)
+    cfg.default_hooks.logger.interval = 10
+    cfg.default_hooks.checkpoint.update(interval=epochs, save_best=None)
+    cfg.env_cfg.dist_cfg = dict(backend='gloo')
+    cfg.merge_from_dict(cfg_options)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.dump(str(out / f'tiny_{family}.py'))
+    return out / f'tiny_{family}.py'

@@ -9,11 +9,12 @@ import torch
 import torch.nn as nn
 
 import mmvision_ext  # noqa: F401
-from conftest import ROOT, SPEC
+from conftest import ROOT
 from mmvision_ext.analysis import count_flops, count_params, tensor_forward
 from mmvision_ext.apis import get_pooling_attention, init_model
 from mmvision_ext.converters import build_classifier, convert_checkpoint
 from mmvision_ext.models.backbones import CaiT, DeiT3ViT, DeiTViT, PatchConvNet, ResMLP
+from thesis_figures import BACKBONES
 
 torch.set_num_threads(2)
 
@@ -24,43 +25,14 @@ def _info(family, arch, num_classes=1000, **kw):
 
 
 # --- thesis tables ----------------------------------------------------------------
-def spec_rows():
-    """(family, variant, params M, GFLOPs) from SPEC.md section 1, as written there
-    (strings; None where the table has no figure)."""
-    if not SPEC.is_file():
-        return []
-    sections = {'### ViT with LayerScale': 'deit3', '### CaiT': 'cait', '### ResMLP': 'resmlp',
-                '### PatchConvNet': 'patchconvnet'}
-    rows, family, cols = [], None, None
-    for line in SPEC.read_text().splitlines():
-        if line.startswith('### ') or line.startswith('## '):
-            family = next((f for h, f in sections.items() if line.startswith(h)), None)
-            cols = None
-            continue
-        if family is None or not line.startswith('|'):
-            continue
-        cells = [c.strip() for c in line.strip('|').split('|')]
-        if cells[0] == 'variant':
-            cols = [c.lower() for c in cells]
-            continue
-        if cols is None or set(cells[0]) <= set('-'):
-            continue
-        variant = cells[0].lower().replace('-', '').replace('/8', 'p8')
-        num = lambda c: None if cells[c] in ('—', '-', '') else cells[c]  # noqa: E731
-        p_col = next(i for i, c in enumerate(cols) if c.startswith('params'))
-        f_col = next(i for i, c in enumerate(cols) if c.startswith('gflops'))
-        rows.append((family, variant, num(p_col), num(f_col)))
-    return rows
-
-
-SPEC_ROWS = [r for r in spec_rows() if r[2] is not None or r[3] is not None]
+THESIS_ROWS = [row[:4] for row in BACKBONES]
 # CaiT-M24/M36: parameters match, but the table's GFLOPs are 0.5% above both our count
 # and the closed form (24 SA blocks of 3C^2N + C^2N + 8C^2N + 2N^2C + 2H^2N^2 + norms,
 # the stem and two CA blocks: 35.81 G for M24), more than the 0.1 G tolerance.
 FLOPS_ABOVE_CLOSED_FORM = {('cait', 'm24'), ('cait', 'm36')}
 
 
-def _spec_param(row):
+def _thesis_param(row):
     marks = []
     if row[:2] in FLOPS_ABOVE_CLOSED_FORM:
         marks.append(pytest.mark.xfail(strict=True, reason='thesis GFLOPs 0.5% above closed form'))
@@ -71,30 +43,21 @@ def _tolerance(figure):  # 0.1 for figures given to one decimal, 0.5 for whole n
     return 0.1 + 1e-9 if '.' in figure else 0.5
 
 
-@pytest.mark.skipif(not SPEC_ROWS, reason='shared/SPEC.md is not beside the repository')
 @pytest.mark.parametrize('family,variant,params_m,gflops',
-                         [pytest.param(*r, id=f'{r[0]}_{r[1]}') for r in SPEC_ROWS if r[2]])
+                         [pytest.param(*r, id=f'{r[0]}_{r[1]}') for r in THESIS_ROWS if r[2]])
 def test_params_match_the_thesis(family, variant, params_m, gflops):
     """Built from the shipped cls config, with its 1000-class head."""
     model = init_model(ROOT / f'configs/cls_{family}_{variant}_in1k.py')
     assert abs(count_params(model) / 1e6 - float(params_m)) <= _tolerance(params_m)
 
 
-@pytest.mark.skipif(not SPEC_ROWS, reason='shared/SPEC.md is not beside the repository')
-@pytest.mark.parametrize('family,variant,params_m,gflops', [_spec_param(r) for r in SPEC_ROWS if r[3]])
+@pytest.mark.parametrize('family,variant,params_m,gflops', [_thesis_param(r) for r in THESIS_ROWS if r[3]])
 def test_flops_match_the_thesis(family, variant, params_m, gflops):
     """Multiply-accumulates at 224x224 of the shipped cls config."""
     model = init_model(ROOT / f'configs/cls_{family}_{variant}_in1k.py')
     with torch.no_grad():
         flops = count_flops(tensor_forward(model, (224, 224)), (torch.zeros(1, 3, 224, 224),))
     assert abs(flops / 1e9 - float(gflops)) <= _tolerance(gflops)
-
-
-def test_spec_table_was_read():
-    if not SPEC.is_file():
-        pytest.skip('shared/SPEC.md is not beside the repository')
-    assert len(SPEC_ROWS) >= 25
-    assert ('patchconvnet', 's60', '25.2', '4.0') in SPEC_ROWS
 
 
 # --- logits equal to timm's ---------------------------------------------------------
@@ -185,7 +148,7 @@ def test_unknown_variant_lists_the_choices():
 
 def test_patchconvnet_channels_last_trunk_matches_the_token_formulation():
     """Our (B, H, W, C) trunk against the reference's formulation (tokens, reshaped to
-    NCHW around plain nn.Conv2d modules, LayerNorm on tokens), non-square input."""
+    NCHW around plain NCHW convolutions, LayerNorm on tokens), non-square input."""
     torch.manual_seed(0)
     model = PatchConvNet(arch='s60', out_indices=(3,), out_type='tokens').eval()
     with torch.no_grad():
@@ -199,13 +162,49 @@ def test_patchconvnet_channels_last_trunk_matches_the_token_formulation():
         for blk in model.blocks[:4]:
             y = blk.norm1(t).transpose(1, 2).reshape(B, C, H, W)
             pw1, _, dw, _, se, pw2 = blk.attn.qkv_pos
-            y = nn.functional.gelu(dw(nn.functional.gelu(pw1(y))))
+            conv = nn.functional.conv2d
+            y = nn.functional.gelu(conv(y, pw1.weight, pw1.bias))
+            y = nn.functional.gelu(conv(y, dw.weight, dw.bias, padding=1, groups=C))
             s = y.mean((2, 3), keepdim=True)
-            y = y * torch.sigmoid(se.conv_expand(torch.relu(se.conv_reduce(s))))
-            y = pw2(y).reshape(B, C, H * W).transpose(1, 2)
+            s = conv(torch.relu(conv(s, se.conv_reduce.weight, se.conv_reduce.bias)),
+                     se.conv_expand.weight, se.conv_expand.bias)
+            y = conv(y * torch.sigmoid(s), pw2.weight, pw2.bias).reshape(B, C, H * W)
+            y = y.transpose(1, 2)
             t = t + blk.gamma_1 * y
     assert ours.shape == (2, 6 * 10, 384)
     assert torch.allclose(ours, t, atol=1e-5)
+
+
+def test_every_submodule_of_a_block_is_run():
+    """No module that forward bypasses: hooking ResMLP's norm1 or replacing PatchConvNet's
+    GELU changes the output (with folded weights, neither would)."""
+    torch.manual_seed(0)
+    resmlp = ResMLP(arch=dict(patch_size=16, embed_dims=64, depth=2, layer_scale_init=0.5),
+                    out_type='tokens').eval()
+    pcn = PatchConvNet(arch=dict(patch_size=16, embed_dims=64, depth=2, layer_scale_init=0.5),
+                       out_type='tokens').eval()
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        before = resmlp(x)[0]
+        handle = resmlp.blocks[0].norm1.register_forward_hook(lambda m, i, out: out * 2)
+        hooked = resmlp(x)[0]
+        handle.remove()
+        assert not torch.allclose(before, hooked)
+        assert torch.equal(before, resmlp(x)[0])
+        for name in ('norm2', 'mlp', 'attn'):
+            handle = getattr(resmlp.blocks[1], name).register_forward_hook(
+                lambda m, i, out: out + 1)
+            assert not torch.allclose(before, resmlp(x)[0]), name
+            handle.remove()
+
+        before = pcn(x)[0]
+        pcn.blocks[0].attn.qkv_pos[1] = nn.ReLU()
+        with_relu = pcn(x)[0]
+        assert not torch.allclose(before, with_relu)
+        handle = pcn.blocks[1].attn.qkv_pos[4].conv_reduce.register_forward_hook(
+            lambda m, i, out: out * 3)
+        assert not torch.allclose(with_relu, pcn(x)[0])
+        handle.remove()
 
 
 # --- fine-tuning options --------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Classification recipes (issue: classification): each family's recipe config,
+"""Classification recipes: each family's recipe config,
 shrunk to a tiny model on 64-pixel synthetic ImageNet-format data, learns; and the
 recipe components do what the thesis says."""
 import json
@@ -10,74 +10,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import ROOT, run_tool
+from conftest import IMG, NUM_CLASSES, ROOT, run_tool, tiny_config
 
-NUM_CLASSES = 10
-IMG = 64
-
-# Tiny variants of each family, built from the real recipe configs (tiny_config).
-TINY = {
-    # LayerScale starts at 0.1 in the 4-block models: LAMB grows a 1e-4 gamma by at most
-    # lr (0.3%) a step, too slow for a run of 2000 steps.
-    'deit3': dict(config='cls_deit3_s_in1k.py',
-                  backbone=dict(arch=dict(patch_size=8, embed_dims=96, depth=4, num_heads=3,
-                                          layer_scale_init=0.1), img_size=IMG),
-                  head=dict(in_channels=96)),
-    'deit': dict(config='cls_deit_t_in1k.py',
-                 backbone=dict(arch=dict(patch_size=8, embed_dims=96, depth=4, num_heads=3),
-                               img_size=IMG),
-                 head=dict(in_channels=96)),
-    'cait': dict(config='cls_cait_xxs24_in1k.py',
-                 backbone=dict(arch=dict(patch_size=8, embed_dims=96, depth=4, num_heads=3,
-                                         layer_scale_init=1e-5, class_attn_depth=2),
-                               img_size=IMG),
-                 head=dict(in_channels=96, num_heads=3)),
-    'resmlp': dict(config='cls_resmlp_s12_in1k.py',
-                   backbone=dict(arch=dict(patch_size=8, embed_dims=96, depth=4,
-                                           layer_scale_init=0.1), img_size=IMG),
-                   head=dict(in_channels=96)),
-    'patchconvnet': dict(config='cls_patchconvnet_s60_in1k.py',
-                         backbone=dict(arch=dict(patch_size=16, embed_dims=96, depth=4,
-                                                 layer_scale_init=1e-4)),
-                         head=dict(in_channels=96)),
-}
-
-
-def tiny_config(family, data_root, out, epochs, lr=None, **cfg_options):
-    """The family's real recipe config with a tiny model, 64-pixel images, 10 classes,
-    CPU-sized batches and ``epochs`` epochs (1 warm-up), written to ``out``."""
-    spec = TINY[family]
-    cfg = Config.fromfile(str(ROOT / 'configs' / spec['config']))
-    cfg.model.backbone.update(spec['backbone'], drop_path_rate=0.0)
-    cfg.model.head.update(spec['head'], num_classes=NUM_CLASSES)
-    cfg.model.head.pop('init_cfg', None)
-    cfg.data_preprocessor.num_classes = NUM_CLASSES
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        dl = cfg[loader]
-        dl.update(batch_size=32, num_workers=2, persistent_workers=False)
-        dl.dataset.data_root = str(data_root)
-        for t in dl.dataset.pipeline:
-            if t['type'] == 'RandomResizedCrop':
-                t['scale'] = IMG
-            elif t['type'] == 'TimmRandAugment':
-                t['img_size'] = IMG
-            elif t['type'] == 'ResizeCenterCrop':
-                t['crop_size'] = IMG
-    if lr is not None:
-        cfg.optim_wrapper.optimizer.lr = lr
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
-             convert_to_iter_based=True),
-        dict(type='CosineAnnealingLR', eta_min=0., by_epoch=True, begin=1, T_max=epochs - 1,
-             convert_to_iter_based=True)]
-    cfg.train_cfg.update(max_epochs=epochs, val_interval=epochs)
-    cfg.default_hooks.logger.interval = 10
-    cfg.default_hooks.checkpoint.update(interval=epochs, save_best=None)
-    cfg.env_cfg.dist_cfg = dict(backend='gloo')
-    cfg.merge_from_dict(cfg_options)
-    out.mkdir(parents=True, exist_ok=True)
-    cfg.dump(str(out / f'tiny_{family}.py'))
-    return out / f'tiny_{family}.py'
 
 
 def shorten_recipe(cfg_path):
@@ -105,14 +39,6 @@ def final_metrics(work_dir):
     logs = sorted(Path(work_dir).glob('*/vis_data/scalars.json'))
     rows = [json.loads(line) for line in logs[-1].read_text().splitlines()]
     return [r for r in rows if 'accuracy/top1' in r][-1]
-
-
-@pytest.fixture(scope='module')
-def imagenet_root(tmp_path_factory):
-    from mmvision_ext.datasets import make_dataset
-    root = tmp_path_factory.mktemp('imagenet')
-    return Path(make_dataset('imagenet', str(root / 'data'), num_train=800, num_val=200,
-                             size=IMG, seed=1))
 
 
 # ---------------------------------------------------------------- components
@@ -335,45 +261,6 @@ def test_missing_teacher_is_named_before_training(tmp_path):
     assert 'distillation teacher checkpoint not found' in proc.stderr
     assert 'Traceback' not in proc.stderr
     assert not (tmp_path / 'w').exists()
-
-
-# ---------------------------------------------------------------- resume
-
-def test_resume_keeps_sampler_position_and_ema(tmp_path, imagenet_root):
-    """Two epochs straight vs one epoch then --resume: the second epoch reads the same
-    images in the same order (repeated-augmentation sampler), and the EMA carries on
-    from the checkpoint instead of restarting from the resumed weights."""
-    plugins = str(ROOT / 'tests' / 'plugins')
-    cfg = tiny_config('patchconvnet', imagenet_root, tmp_path, epochs=2,
-                      custom_hooks=[dict(type='EMAHook', momentum=4e-5, priority='ABOVE_NORMAL'),
-                                    dict(type='RecordIndicesHook')],
-                      custom_imports=dict(imports=['mmvision_ext', 'record_indices_hook'],
-                                          allow_failed_imports=False),
-                      **{'default_hooks.checkpoint.interval': 1})
-    env = dict(PYTHONPATH=plugins)
-    straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
-    run_tool('tools/train.py', cfg, '--work-dir', straight, env=env)
-    # The resumed run starts from the straight run's first-epoch checkpoint.
-    run_tool('tools/train.py', cfg, '--work-dir', resumed, '--resume', straight / 'epoch_1.pth',
-             env=env)
-    assert not (resumed / 'indices_epoch0.json').exists()  # epoch 1 was not re-run
-    order = [json.loads((d / 'indices_epoch1.json').read_text()) for d in (straight, resumed)]
-    assert order[0] == order[1] and len(order[0]) > 0
-    assert order[0] != json.loads((straight / 'indices_epoch0.json').read_text())
-
-    def load(path):
-        return torch.load(path, map_location='cpu', weights_only=False)
-    a, b, a1 = load(straight / 'epoch_2.pth'), load(resumed / 'epoch_2.pth'), \
-        load(straight / 'epoch_1.pth')
-    iters = a['meta']['iter']
-    assert a['ema_state_dict']['steps'] == b['ema_state_dict']['steps'] == iters
-    # EMAHook swaps on save: `state_dict` holds the averaged weights, `ema_state_dict`
-    # the trained ones. With momentum 4e-5 the average barely leaves its start, so a
-    # restarted average would sit on the epoch-1 weights, far from the straight run's.
-    key = 'backbone.patch_embed.proj.0.0.weight'  # the first stem convolution
-    ema_a, ema_b = a['state_dict'][key], b['state_dict'][key]
-    trained_1 = a1['ema_state_dict']['module.' + key]
-    assert (ema_a - ema_b).abs().max() < 0.1 * (ema_a - trained_1).abs().max()
 
 
 # ---------------------------------------------------------------- learning

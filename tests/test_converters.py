@@ -15,7 +15,7 @@ HEAD_RENAMES = [('head.head_dist.', 'head_dist.'), ('head.head.', 'head.'), ('he
 
 
 def to_official(model, family):
-    """Our classifier's weights written in the official release's layout (SPEC section 1)."""
+    """Our classifier's weights written in the official release's layout (the layout docs/model_zoo.md describes)."""
     sd = collections.OrderedDict()
     for k, v in model.state_dict().items():
         if k.startswith('backbone.'):

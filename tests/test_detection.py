@@ -119,13 +119,20 @@ def test_demo_learns_boxes_and_masks_on_held_out_images(demo_trained):
     assert metrics['coco/bbox_mAP_50'] > 0.35 and metrics['coco/segm_mAP_50'] > 0.35, metrics
 
 
-def test_tta_on_the_demo_checkpoint_reports_box_and_mask_ap(demo_trained, coco_root):
-    """Multi-scale + flip (6 views) on the trained demo, beside its single-scale AP."""
-    single = read_metrics(demo_trained)
+@pytest.fixture(scope='session')
+def demo_tta(demo_trained, coco_root):
+    """Metrics of tools/test.py --tta (3 scales x 2 flips) on the trained demo, one math
+    thread (as each rank of the distributed test below)."""
     checkpoint = (demo_trained / 'last_checkpoint').read_text().strip()
     run_tool('tools/test.py', DEMO, checkpoint, '--tta', '--work-dir',
-             demo_trained / 'ms', '--cfg-options', *data_opts(coco_root))
-    tta = read_metrics(demo_trained / 'ms')
+             demo_trained / 'ms', '--cfg-options', *data_opts(coco_root),
+             env=dict(OMP_NUM_THREADS='1'))
+    return read_metrics(demo_trained / 'ms')
+
+
+def test_tta_on_the_demo_checkpoint_reports_box_and_mask_ap(demo_trained, demo_tta):
+    """Multi-scale + flip (6 views) on the trained demo, beside its single-scale AP."""
+    single, tta = read_metrics(demo_trained), demo_tta
     used = (demo_trained / 'ms' / 'mask_rcnn_patchconvnet_demo_synthetic.py').read_text()
     assert "type='InstanceSegTTAModel'" in used
     print(f"bbox AP {single['coco/bbox_mAP']:.3f} -> {tta['coco/bbox_mAP']:.3f} with TTA, "
@@ -135,6 +142,22 @@ def test_tta_on_the_demo_checkpoint_reports_box_and_mask_ap(demo_trained, coco_r
     # frame, wrong scale) would fall far below the single-scale figures.
     for key in ('coco/bbox_mAP', 'coco/segm_mAP'):
         assert tta[key] > single[key] - 0.05, (key, single[key], tta[key])
+
+
+def test_dist_test_tta_equals_single_process(demo_trained, demo_tta, coco_root):
+    """tools/dist_test.sh --tta on 2 CPU processes: each scores its half of the held-out
+    images, and the gathered COCO metrics are the single-process ones."""
+    checkpoint = (demo_trained / 'last_checkpoint').read_text().strip()
+    env = {**os.environ, 'PORT': '29532', 'OMP_NUM_THREADS': '1'}
+    proc = subprocess.run(
+        ['bash', 'tools/dist_test.sh', DEMO, checkpoint, '2', '--tta', '--work-dir',
+         str(demo_trained / 'dist_ms'), '--cfg-options', *data_opts(coco_root)],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    dist = read_metrics(demo_trained / 'dist_ms')
+    for key, value in demo_tta.items():
+        if key.startswith('coco/'):
+            assert dist[key] == pytest.approx(value, abs=1e-3), key
 
 
 @pytest.fixture(scope='session')

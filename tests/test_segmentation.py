@@ -9,9 +9,10 @@ import pytest
 import torch
 
 import mmvision_ext  # noqa: F401
-from conftest import ROOT, SPEC, run_tool
+from conftest import ROOT, run_tool
 from mmvision_ext.analysis import count_params
 from mmvision_ext.apis import init_model
+from thesis_figures import UPERNET_PARAMS
 
 DEMO = 'configs/upernet_patchconvnet_demo_synthetic.py'
 
@@ -35,14 +36,6 @@ def read_test_metrics(work_dir):
 
 
 @pytest.fixture(scope='session')
-def ade_root(tmp_path_factory):
-    from mmvision_ext.datasets import make_dataset
-    root = tmp_path_factory.mktemp('ade') / 'synthetic_ade20k'
-    make_dataset('ade20k', str(root), num_train=400, num_val=24, size=128, seed=1)
-    return root
-
-
-@pytest.fixture(scope='session')
 def trained_demo(ade_root, tmp_path_factory):
     """The demo config, as `make demo` trains it: 1500 iterations (3 minutes on 2 cores)."""
     work = tmp_path_factory.mktemp('demo_run')
@@ -51,21 +44,6 @@ def trained_demo(ade_root, tmp_path_factory):
 
 
 # --- configs against the thesis ------------------------------------------------------
-UPERNET_SPEC = {  # SPEC section 2: params (M) of the full UperNet model
-    'deit3_t': 10.9, 'deit3_s': 41.7, 'deit3_b': 127.7, 'deit3_l': 353.6,
-    'patchconvnet_s60': 57.1, 'patchconvnet_b60': 140.6, 'patchconvnet_b120': 229.8,
-    'deit_s': 52.0,
-}
-
-
-def test_upernet_spec_figures_are_the_ones_in_spec():
-    if not SPEC.is_file():
-        pytest.skip('shared/SPEC.md is not beside the repository')
-    text = SPEC.read_text()
-    for params in UPERNET_SPEC.values():
-        assert f'| {params} |' in text
-
-
 # DeiT-S's row is Swin's DeiT-S UperNet baseline (thesis T5.3 quotes it), whose neck
 # differs from the XCiT pyramid all our configs use: ours has 53.4 M, 2.7 % more.
 OTHER_SETUP = {'deit_s'}
@@ -73,7 +51,7 @@ OTHER_SETUP = {'deit_s'}
 
 @pytest.mark.parametrize('name', [
     pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="Swin's DeiT-S baseline setup"))
-    if n in OTHER_SETUP else n for n in sorted(UPERNET_SPEC)])
+    if n in OTHER_SETUP else n for n in sorted(UPERNET_PARAMS)])
 def test_upernet_params_within_2_percent_of_the_thesis(name):
     """PatchConvNet: the thesis counts the whole ImageNet model, whose attention-pooling
     head and classifier a segmenter does not use; we add them to compare (and check that
@@ -86,7 +64,8 @@ def test_upernet_params_within_2_percent_of_the_thesis(name):
         clf = build_classifier(dict(family='patchconvnet', arch=arch, num_classes=1000,
                                     img_size=224, distilled=False, multi_token=False), 'meta')
         ours += count_params(clf.head) / 1e6
-    assert abs(ours - UPERNET_SPEC[name]) / UPERNET_SPEC[name] <= 0.02
+    thesis, _ = UPERNET_PARAMS[name]
+    assert abs(ours - thesis) / thesis <= 0.02
 
 
 def test_get_flops_json_at_512x2048():
@@ -110,21 +89,34 @@ def test_every_upernet_config_builds_with_150_classes_and_whole_patch_crops():
 
 
 # --- learning, testing with TTA, resuming ---------------------------------------------
-def test_upernet_learns_on_synthetic_ade20k(trained_demo, ade_root):
+@pytest.fixture(scope='session')
+def demo_single(trained_demo, ade_root):
+    """Metrics of tools/test.py (single scale) on the trained demo, one math thread."""
     work, ckpt = trained_demo
     run_tool('tools/test.py', DEMO, ckpt, '--work-dir', work / 'ss', '--cfg-options',
-             *data_opts(ade_root))
-    metrics = read_test_metrics(work / 'ss')
+             *data_opts(ade_root), env=dict(OMP_NUM_THREADS='1'))
+    return read_test_metrics(work / 'ss')
+
+
+def test_upernet_learns_on_synthetic_ade20k(demo_single):
+    metrics = demo_single
     # Chance (uniform over 10 classes) is about 0.05 mIoU; majority class about 0.01.
     assert metrics['mIoU'] >= 50.0, metrics
 
 
-def test_tta_multi_scale_flip_reports_miou(trained_demo, ade_root):
+@pytest.fixture(scope='session')
+def demo_tta(trained_demo, ade_root):
+    """Metrics of tools/test.py --tta (6 scales x 2 flips) on the trained demo, one math
+    thread (as each rank of the distributed test below)."""
     work, ckpt = trained_demo
     run_tool('tools/test.py', DEMO, ckpt, '--tta', '--work-dir', work / 'ms',
-             '--cfg-options', *data_opts(ade_root))
-    metrics = read_test_metrics(work / 'ms')
-    assert metrics['mIoU'] >= 50.0, metrics
+             '--cfg-options', *data_opts(ade_root), env=dict(OMP_NUM_THREADS='1'))
+    return read_test_metrics(work / 'ms')
+
+
+def test_tta_multi_scale_flip_reports_miou(trained_demo, demo_tta):
+    work, _ = trained_demo
+    assert demo_tta['mIoU'] >= 50.0, demo_tta
     # The run used the TTA model over six scales and both flips.
     used = (work / 'ms' / 'upernet_patchconvnet_demo_synthetic.py').read_text()
     assert "type='SegTTAModel'" in used
@@ -132,23 +124,53 @@ def test_tta_multi_scale_flip_reports_miou(trained_demo, ade_root):
         assert f'scale_factor={ratio}' in used
 
 
-def test_resume_continues_at_the_right_iteration(ade_root, tmp_path):
-    work = tmp_path / 'resume'
-    opts = [*data_opts(ade_root), 'train_dataloader.batch_size=2']
-    run_tool('tools/train.py', DEMO, '--work-dir', work, '--cfg-options', *opts,
-             *short_run_opts(4, 2))
-    assert (work / 'iter_4.pth').is_file()
-    first = torch.load(work / 'iter_4.pth', map_location='cpu', weights_only=False)
-    proc = run_tool('tools/train.py', DEMO, '--work-dir', work, '--resume', '--cfg-options',
-                    *opts, *short_run_opts(6, 2))
-    log = proc.stdout + proc.stderr
-    assert 'resumed epoch: 0, iter: 4' in log
-    assert 'Iter(train) [5/6]' in log and 'Iter(train) [1/6]' not in log
-    second = torch.load(work / 'iter_6.pth', map_location='cpu', weights_only=False)
-    assert second['meta']['iter'] == 6
-    # The optimizer state came back too: AdamW's step count went on from 4.
-    steps = {int(s['step']) for s in second['optimizer']['state'].values()}
-    assert steps == {6} and {int(s['step']) for s in first['optimizer']['state'].values()} == {4}
+def test_tta_merges_the_views_of_each_image_in_its_own_frame(trained_demo, ade_root):
+    """The config's 12 views (6 scales x 2 flips) of one held-out image through the trained
+    demo: every view differs, each flipped view is mapped back to the image's frame (it
+    agrees with its unflipped twin far better than with that twin mirrored), and the
+    TTA prediction is the argmax of the mean of the 12 views' class probabilities."""
+    from mmengine.dataset import Compose, pseudo_collate
+    from mmseg.models import SegTTAModel
+    _, ckpt = trained_demo
+    model = init_model(ROOT / DEMO, ckpt)
+    image = sorted((ade_root / 'images' / 'validation').glob('*.jpg'))[0]
+    label = ade_root / 'annotations' / 'validation' / (image.stem + '.png')
+    views = Compose(model.cfg.tta_pipeline)(dict(img_path=str(image), seg_map_path=str(label),
+                                                 reduce_zero_label=True, seg_fields=[]))
+    data = pseudo_collate([views])
+    assert len(data['inputs']) == 12
+    with torch.no_grad():
+        probs = [model.test_step(dict(inputs=inputs, data_samples=samples))[0]
+                 .seg_logits.data.softmax(0)
+                 for inputs, samples in zip(data['inputs'], data['data_samples'])]
+        merged = SegTTAModel(module=model).test_step(data)[0].pred_sem_seg.data[0]
+    assert all(not torch.allclose(probs[0], p) for p in probs[1:])
+    flips = [s[0].metainfo['flip'] for s in data['data_samples']]
+    for i in range(0, 12, 2):
+        plain, flipped = (probs[i], probs[i + 1]) if flips[i + 1] else (probs[i + 1], probs[i])
+        agree = (plain.argmax(0) == flipped.argmax(0)).float().mean()
+        mirrored = (plain.argmax(0) == flipped.argmax(0).flip(-1)).float().mean()
+        assert agree > 0.9 and agree > mirrored + 0.1, (i, agree, mirrored)
+    by_hand = torch.stack(probs).mean(0).argmax(0)
+    assert torch.equal(merged, by_hand)
+
+
+def test_dist_test_equals_single_process_with_and_without_tta(trained_demo, demo_single,
+                                                              demo_tta, ade_root):
+    """tools/dist_test.sh on 2 CPU processes, single-scale and --tta: the metrics
+    gathered from the two ranks are the single-process ones."""
+    work, ckpt = trained_demo
+    env = {**os.environ, 'PORT': '29542', 'OMP_NUM_THREADS': '1'}
+    for tta, expected in (([], demo_single), (['--tta'], demo_tta)):
+        out = work / ('dist' + ''.join(tta))
+        proc = subprocess.run(
+            ['bash', 'tools/dist_test.sh', DEMO, str(ckpt), '2', *tta, '--work-dir', str(out),
+             '--cfg-options', *data_opts(ade_root)],
+            cwd=ROOT, capture_output=True, text=True, env=env, timeout=900)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+        got = read_test_metrics(out)
+        for key in ('aAcc', 'mIoU', 'mAcc'):
+            assert got[key] == pytest.approx(expected[key], abs=0.01), (tta, key)
 
 
 def test_dist_train_two_processes_on_cpu(ade_root, tmp_path):

@@ -6,17 +6,18 @@
 Arguments and environment follow mmseg's and mmdet's tools/test.py.
 """
 import argparse
-import os.path as osp
-import sys
 
 from mmengine.config import ConfigDict
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmvision_ext  # noqa: F401  (compatibility fixes and registration)
+from mmvision_ext.engine.checkpoint import check_checkpoint_file
+from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import (
-    PreflightError, add_config_and_launcher_args, check_checkpoint_matches, check_datasets,
-    load_config, set_launcher_env, task_of, without_teacher
+    add_config_and_launcher_args, check_checkpoint_matches, check_datasets, load_config,
+    set_launcher_env, task_of, user_errors, without_teacher
 )
 
 VISUALIZATION_HOOKS = {'seg': 'SegVisualizationHook', 'det': 'DetVisualizationHook',
@@ -59,42 +60,59 @@ def enable_visualization(cfg, task, args):
         cfg.visualizer.save_dir = args.show_dir
 
 
+def add_flip_tta(cfg):
+    """Classification --tta, as mmpretrain's tools/test.py: the mean of the class scores of
+    the image and its mirror, through the config's own test pipeline."""
+    if 'tta_model' not in cfg:
+        cfg.tta_model = dict(type='AverageClsScoreTTA')
+    if 'tta_pipeline' not in cfg:
+        pipeline = list(cfg.test_dataloader.dataset.pipeline)
+        flips = [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)]
+        cfg.tta_pipeline = pipeline[:-1] + [
+            dict(type='TestTimeAug', transforms=[flips, [pipeline[-1]]])]
+
+
+def bare_model(model):
+    """The task model inside DDP and test-time-augmentation wrappers."""
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    return model
+
+
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    with user_errors() as run:
+        cfg = run.cfg = load_config(args.config, args.cfg_options, args.work_dir)
+        run.watch(cfg.work_dir)
         check_datasets(cfg, ['test_dataloader'])
-        if not osp.isfile(args.checkpoint):
-            raise PreflightError(f'checkpoint not found: {args.checkpoint}')
+        check_checkpoint_file(args.checkpoint)
+        task = task_of(cfg)
+        if args.tta and task == 'cls':
+            add_flip_tta(cfg)
         if args.tta and ('tta_model' not in cfg or 'tta_pipeline' not in cfg):
-            raise PreflightError(f'{args.config} defines no tta_model/tta_pipeline for --tta')
-    except PreflightError as e:
-        sys.exit(f'error: {e}')
-    task = task_of(cfg)
-    cfg.launcher = args.launcher
-    cfg.load_from = args.checkpoint
-    # Pretrained backbone weights are replaced by the checkpoint's: do not require them.
-    cfg.model.get('backbone', {}).pop('init_cfg', None)
-    cfg.model = without_teacher(cfg.model)
-    if args.show or args.show_dir:
-        enable_visualization(cfg, task, args)
-    if args.tta:
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-        cfg.tta_model.module = cfg.model
-        cfg.model = cfg.tta_model
-    if args.out:
-        if task == 'seg':
-            cfg.test_evaluator.update(output_dir=args.out, keep_results=True)
-        else:
-            cfg.test_evaluator = [cfg.test_evaluator, dict(type='DumpResults', out_file_path=args.out)]
+            raise UserError(f'{args.config} defines no tta_model/tta_pipeline for --tta')
+        cfg.launcher = args.launcher
+        cfg.load_from = args.checkpoint
+        # Pretrained backbone weights are replaced by the checkpoint's: do not require them.
+        cfg.model.get('backbone', {}).pop('init_cfg', None)
+        cfg.model = without_teacher(cfg.model)
+        if args.show or args.show_dir:
+            enable_visualization(cfg, task, args)
+        if args.tta:
+            cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+            cfg.tta_model.module = cfg.model
+            cfg.model = cfg.tta_model
+        if args.out:
+            if task == 'seg':
+                cfg.test_evaluator.update(output_dir=args.out, keep_results=True)
+            else:
+                cfg.test_evaluator = [cfg.test_evaluator,
+                                      dict(type='DumpResults', out_file_path=args.out)]
 
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-    try:
-        check_checkpoint_matches(model, args.checkpoint)
-    except PreflightError as e:
-        sys.exit(f'error: {e}')
-    runner.test()
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        check_checkpoint_matches(bare_model(runner.model), args.checkpoint)
+        run.started_with(runner)
+        runner.test()
 
 
 if __name__ == '__main__':

@@ -7,17 +7,18 @@ Arguments and environment follow mmseg's and mmdet's tools/train.py.
 """
 import argparse
 import logging
-import os
-import sys
+import os.path as osp
 
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmvision_ext  # noqa: F401  (compatibility fixes and registration)
+from mmvision_ext.engine.checkpoint import check_checkpoint_file
+from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import (
-    PreflightError, add_config_and_launcher_args, check_crop_size, check_datasets,
-    check_load_from, check_pretrained, check_teacher, load_config, set_launcher_env
+    add_config_and_launcher_args, check_crop_size, check_datasets, check_load_from,
+    check_pretrained, check_teacher, load_config, set_launcher_env, user_errors
 )
 
 
@@ -27,8 +28,8 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where logs and checkpoints go '
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
-                        help='resume from CHECKPOINT, or without a value from the latest '
-                             'checkpoint in the work dir')
+                        help='resume from CHECKPOINT, or without a value from the newest '
+                             'complete checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr with the total batch size (auto_scale_lr)')
@@ -40,41 +41,38 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    with user_errors() as run:
+        cfg = run.cfg = load_config(args.config, args.cfg_options, args.work_dir)
+        run.watch(cfg.work_dir)
         check_pretrained(cfg)
         check_teacher(cfg)
         check_crop_size(cfg)
         loaders = ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') is not None
                                           else [])
         check_datasets(cfg, loaders)
-    except PreflightError as e:
-        sys.exit(f'error: {e}')
-    cfg.launcher = args.launcher
+        cfg.launcher = args.launcher
 
-    if args.amp:
-        if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
-            print_log('AMP is already on in the config', logger='current', level=logging.WARNING)
-        else:
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.auto_scale_lr:
-        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
-            sys.exit('error: the config has no auto_scale_lr.base_batch_size to scale from')
-        cfg.auto_scale_lr.enable = True
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        if not os.path.isfile(args.resume):
-            sys.exit(f'error: checkpoint to resume from not found: {args.resume}')
-        cfg.resume, cfg.load_from = True, args.resume
-    try:
+        if args.amp:
+            if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+                print_log('AMP is already on in the config', logger='current',
+                          level=logging.WARNING)
+            else:
+                cfg.optim_wrapper.type = 'AmpOptimWrapper'
+                cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        if args.auto_scale_lr:
+            if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+                raise UserError('the config has no auto_scale_lr.base_batch_size to scale from')
+            cfg.auto_scale_lr.enable = True
+        if args.resume == 'auto':
+            cfg.resume, cfg.load_from = True, None
+        elif args.resume is not None:
+            check_checkpoint_file(args.resume, 'checkpoint to resume from')
+            cfg.resume, cfg.load_from = True, osp.abspath(args.resume)
         check_load_from(cfg)  # after --resume, which replaces load_from
-    except PreflightError as e:
-        sys.exit(f'error: {e}')
 
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        run.started_with(runner)
+        runner.train()
 
 
 if __name__ == '__main__':

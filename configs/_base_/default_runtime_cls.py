@@ -1,6 +1,8 @@
 # Runtime of the classification configs (mmpretrain scope).
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['mmvision_ext'], allow_failed_imports=False)
+# mmengine's Runner with exact resume, crash-safe checkpoints and a NaN/Inf loss guard.
+runner_type = 'ResumableRunner'
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),

@@ -21,6 +21,7 @@ from mmpretrain.datasets.transforms import CenterCrop, RandomCrop, ResizeEdge
 from PIL import Image, ImageFilter, ImageOps
 from timm.data import rand_augment_transform
 
+from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import TRANSFORMS
 
 
@@ -107,7 +108,7 @@ class ResizeCenterCrop(BaseTransform):
     def __init__(self, crop_size=224, crop_ratio=0.875, interpolation='bicubic',
                  backend='pillow'):
         if not 0 < crop_ratio <= 1:
-            raise ValueError(f'crop_ratio must be in (0, 1], got {crop_ratio}')
+            raise ConfigError(f'crop_ratio must be in (0, 1], got {crop_ratio}')
         self.crop_size, self.crop_ratio = crop_size, crop_ratio
         self.resize_size = math.floor(crop_size / crop_ratio)
         self.resize = ResizeEdge(scale=self.resize_size, edge='short',

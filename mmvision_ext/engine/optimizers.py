@@ -11,6 +11,7 @@ family of the project and keeps all of mmengine's ``paramwise_cfg`` options.
 from mmengine.optim import DefaultOptimWrapperConstructor
 from timm.optim import Lamb
 
+from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS
 
 OPTIMIZERS.register_module(name='TimmLamb', module=Lamb)
@@ -27,7 +28,7 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         # add_params (one group for all parameters) and ignore the decay.
         self.layer_decay_rate = float((paramwise_cfg or {}).get('layer_decay_rate', 1.0))
         if not 0 < self.layer_decay_rate <= 1:
-            raise ValueError(f'layer_decay_rate must be in (0, 1], got {self.layer_decay_rate}')
+            raise ConfigError(f'layer_decay_rate must be in (0, 1], got {self.layer_decay_rate}')
         super().__init__(optim_wrapper_cfg, paramwise_cfg)
 
     def add_params(self, params, module, prefix='', **kwargs):

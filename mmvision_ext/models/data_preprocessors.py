@@ -10,6 +10,7 @@ from mmpretrain.models.utils import ClsDataPreprocessor
 from timm.data import Mixup
 from timm.data.random_erasing import RandomErasing
 
+from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
 
 
@@ -30,7 +31,7 @@ class TimmClsDataPreprocessor(ClsDataPreprocessor):
 
     def __init__(self, random_erasing=None, mixup=None, **kwargs):
         if kwargs.get('batch_augments'):
-            raise ValueError('TimmClsDataPreprocessor: use its `mixup` argument (timm) '
+            raise ConfigError('TimmClsDataPreprocessor: use its `mixup` argument (timm) '
                              'instead of mmpretrain `batch_augments`, not both')
         super().__init__(**kwargs)
         self.random_erasing = None
@@ -42,7 +43,7 @@ class TimmClsDataPreprocessor(ClsDataPreprocessor):
             mixup = dict(mixup)
             mixup.setdefault('num_classes', self.num_classes)
             if mixup['num_classes'] is None:
-                raise ValueError('TimmClsDataPreprocessor: Mixup/CutMix needs num_classes')
+                raise ConfigError('TimmClsDataPreprocessor: Mixup/CutMix needs num_classes')
             self.mixup = Mixup(**mixup)
 
     def forward(self, data, training=False):
@@ -55,7 +56,7 @@ class TimmClsDataPreprocessor(ClsDataPreprocessor):
             inputs = self.random_erasing(inputs)
         if self.mixup is not None:
             if inputs.shape[0] % 2:
-                raise ValueError(
+                raise ConfigError(
                     f'Mixup/CutMix pairs each image with the batch flipped, so the batch '
                     f'per GPU must be even (got {inputs.shape[0]}); use an even '
                     f'train_dataloader.batch_size and drop_last=True')

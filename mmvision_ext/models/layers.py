@@ -4,13 +4,18 @@ Parameter names follow the official checkpoints (``gamma_1``, ``attn.qkv``,
 ``mlp.fc1`` ...) so that converting a checkpoint is a matter of prefixes.
 timm provides the MLP, drop path and initialisers.
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath, Mlp, trunc_normal_
 
-__all__ = ['init_weights', 'Attention', 'TalkingHeadAttention', 'ClassAttention', 'ClassAttentionBlock',
-           'LayerScaleBlock', 'Affine', 'DropPath', 'Mlp']
+from mmvision_ext.errors import ConfigError
+
+__all__ = ['init_weights', 'layer_scale_residual', 'PatchEmbed', 'resize_pos_embed',
+           'load_pos_embed_hook', 'Attention', 'ClassAttention', 'ClassAttentionBlock',
+           'LayerScaleBlock', 'DropPath', 'Mlp']
 
 
 def init_weights(m):
@@ -24,13 +29,58 @@ def init_weights(m):
         nn.init.zeros_(m.bias)
 
 
+def layer_scale_residual(x, gamma, y, drop_path):
+    """``x + drop_path(gamma * y)``: LayerScale and the residual add in one pass
+    (``addcmul``) when there is no drop-path."""
+    if isinstance(drop_path, nn.Identity):
+        return torch.addcmul(x, gamma, y)
+    return x + drop_path(gamma * y)
+
+
+class PatchEmbed(nn.Module):
+    """Non-overlapping patches by a strided convolution (key ``patch_embed.proj``)."""
+
+    def __init__(self, patch_size, in_channels, dim):
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x):
+        return self.proj(x)
+
+
+def resize_pos_embed(pos_embed, old_hw, new_hw, num_prefix_tokens=0):
+    """Bicubically resize the grid part of (1, T + h*w, C) position embeddings."""
+    if tuple(old_hw) == tuple(new_hw):
+        return pos_embed
+    prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]
+    C = grid.shape[-1]
+    grid = grid.reshape(1, old_hw[0], old_hw[1], C).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid.float(), size=tuple(new_hw), mode='bicubic', align_corners=False)
+    grid = grid.to(pos_embed.dtype).permute(0, 2, 3, 1).reshape(1, -1, C)
+    return torch.cat((prefix, grid), dim=1)
+
+
+def load_pos_embed_hook(module, state_dict, prefix, *args):
+    """Load-state-dict pre-hook: a checkpoint trained at another resolution (224 weights
+    into a 384 model) gets its square ``pos_embed`` grid resized bicubically to the
+    model's, as for the thesis' fine-tuning at higher resolution."""
+    key = prefix + 'pos_embed'
+    if key not in state_dict or state_dict[key].shape == module.pos_embed.shape:
+        return
+    T = module.num_prefix_tokens if getattr(module, 'pos_embed_on_prefix', False) else 0
+    side = math.isqrt(state_dict[key].shape[1] - T)
+    if side * side != state_dict[key].shape[1] - T:
+        return  # not a square grid: let load_state_dict report the mismatch
+    state_dict[key] = resize_pos_embed(state_dict[key], (side, side), module.grid_size, T)
+
+
 class Attention(nn.Module):
     """Multi-head self-attention on fused scaled-dot-product kernels."""
 
     def __init__(self, dim, num_heads, qkv_bias=True, attn_drop=0., proj_drop=0.):
         super().__init__()
         if dim % num_heads:
-            raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
+            raise ConfigError(f'dim {dim} is not divisible by num_heads {num_heads}')
         self.num_heads = num_heads
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.attn_drop = attn_drop
@@ -44,47 +94,6 @@ class Attention(nn.Module):
         x = F.scaled_dot_product_attention(
             q, k, v, dropout_p=self.attn_drop if self.training else 0.)
         return self.proj_drop(self.proj(x.transpose(1, 2).reshape(B, N, C)))
-
-
-class TalkingHeadAttention(nn.Module):
-    """CaiT's self-attention: heads are mixed by linear maps before and after softmax.
-
-    The head mixing makes fused attention kernels unusable; the mixes are done
-    as batched matmuls over the head axis to avoid permuting the (B, H, N, N)
-    attention tensor to channels-last and back.
-    """
-
-    def __init__(self, dim, num_heads, qkv_bias=True, attn_drop=0., proj_drop=0.):
-        super().__init__()
-        if dim % num_heads:
-            raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
-        self.num_heads = num_heads
-        self.scale = (dim // num_heads) ** -0.5
-        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
-        self.attn_drop = nn.Dropout(attn_drop)
-        self.proj = nn.Linear(dim, dim)
-        self.proj_l = nn.Linear(num_heads, num_heads)
-        self.proj_w = nn.Linear(num_heads, num_heads)
-        self.proj_drop = nn.Dropout(proj_drop)
-
-    @staticmethod
-    def _mix_heads(attn, linear):
-        # out[b, g] = sum_h W[g, h] * attn[b, h] + bias[g]: one batched GEMM on the
-        # contiguous (B, H, N*N) view, bias included, no copies of the attention.
-        B, H, N, M = attn.shape
-        out = torch.baddbmm(linear.bias.view(1, H, 1), linear.weight.expand(B, H, H),
-                            attn.reshape(B, H, N * M))
-        return out.view(B, H, N, M)
-
-    def forward(self, x):
-        B, N, C = x.shape
-        q, k, v = self.qkv(x).view(B, N, 3, self.num_heads, C // self.num_heads).permute(
-            2, 0, 3, 1, 4).unbind(0)
-        attn = torch.matmul(q * self.scale, k.transpose(-2, -1))
-        attn = self._mix_heads(attn, self.proj_l).softmax(dim=-1)
-        attn = self.attn_drop(self._mix_heads(attn, self.proj_w))
-        x = torch.matmul(attn, v).transpose(1, 2).reshape(B, N, C)
-        return self.proj_drop(self.proj(x))
 
 
 class ClassAttention(nn.Module):
@@ -178,21 +187,5 @@ class LayerScaleBlock(nn.Module):
         if self.gamma_1 is None:
             x = x + self.drop_path(self.attn(self.norm1(x)))
             return x + self.drop_path(self.mlp(self.norm2(x)))
-        if isinstance(self.drop_path, nn.Identity):
-            # Scale and residual add in one pass.
-            x = torch.addcmul(x, self.gamma_1, self.attn(self.norm1(x)))
-            return torch.addcmul(x, self.gamma_2, self.mlp(self.norm2(x)))
-        x = x + self.drop_path(self.gamma_1 * self.attn(self.norm1(x)))
-        return x + self.drop_path(self.gamma_2 * self.mlp(self.norm2(x)))
-
-
-class Affine(nn.Module):
-    """ResMLP's statistics-free normalisation: alpha * x + beta, per channel."""
-
-    def __init__(self, dim, alpha_init=1.):
-        super().__init__()
-        self.alpha = nn.Parameter(torch.full((1, 1, dim), float(alpha_init)))
-        self.beta = nn.Parameter(torch.zeros(1, 1, dim))
-
-    def forward(self, x):
-        return torch.addcmul(self.beta, self.alpha, x)
+        x = layer_scale_residual(x, self.gamma_1, self.attn(self.norm1(x)), self.drop_path)
+        return layer_scale_residual(x, self.gamma_2, self.mlp(self.norm2(x)), self.drop_path)

@@ -10,6 +10,7 @@ targets into 0/1 ones, as the reference ``--bce-loss``).
 import torch.nn as nn
 import timm.loss
 
+from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
 
 _TIMM_LOSSES = ('LabelSmoothingCrossEntropy', 'SoftTargetCrossEntropy', 'BinaryCrossEntropy')
@@ -22,16 +23,16 @@ class TimmLoss(nn.Module):
     def __init__(self, name, loss_weight=1.0, **kwargs):
         super().__init__()
         if name not in _TIMM_LOSSES:
-            raise ValueError(f'TimmLoss: unknown loss {name!r}; one of {_TIMM_LOSSES}')
+            raise ConfigError(f'TimmLoss: unknown loss {name!r}; one of {_TIMM_LOSSES}')
         self.name = name
         self.loss_weight = loss_weight
         self.loss = getattr(timm.loss, name)(**kwargs)
 
     def forward(self, cls_score, target, avg_factor=None, **kwargs):
         if self.name == 'SoftTargetCrossEntropy' and target.dim() == 1:
-            raise ValueError('SoftTargetCrossEntropy needs soft targets: enable Mixup/CutMix '
+            raise ConfigError('SoftTargetCrossEntropy needs soft targets: enable Mixup/CutMix '
                              'in the data preprocessor or use LabelSmoothingCrossEntropy')
         if self.name == 'LabelSmoothingCrossEntropy' and target.dim() == 2:
-            raise ValueError('LabelSmoothingCrossEntropy takes labels, but the batch has soft '
+            raise ConfigError('LabelSmoothingCrossEntropy takes labels, but the batch has soft '
                              'targets (Mixup/CutMix): use SoftTargetCrossEntropy')
         return self.loss_weight * self.loss(cls_score, target)

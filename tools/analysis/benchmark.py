@@ -48,7 +48,7 @@ def main(argv=None):
                   peak_mem_mib=round(peak, 1), gflops_per_img=round(flops / 1e9, 2))
     if device.type == 'cuda':
         # Model-FLOPs utilisation against the card's dense bf16 peak (H100/H200: ~790 TFLOP/s
-        # as SPEC section 4 counts it; 2 FLOPs per MAC, x3 for forward + backward).
+        # NVIDIA's dense figure; 2 FLOPs per MAC, x3 for forward + backward).
         peak_tflops = 790e12
         factor = 3 if args.train else 1
         result['mfu'] = round(2 * factor * flops * ips / peak_tflops, 3)

@@ -16,8 +16,7 @@ from mmvision_ext.analysis import count_flops, count_params, tensor_forward
 from mmvision_ext.apis import init_model
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SPEC = osp.join(osp.dirname(ROOT), 'shared', 'SPEC.md')
-THESIS_CLS = {  # SPEC section 1: (params M, GFLOPs) as printed there
+THESIS_CLS = {  # thesis T6.7/T6.14, T3.15/T3.17, T4.3, T5.1/T5.2: (params M, GFLOPs)
     'deit3_t': ('5.7', '1.3'), 'deit3_s': ('22.0', '4.6'), 'deit3_b': ('86.6', '17.5'),
     'deit3_l': ('304.4', '61.6'), 'deit3_h': ('632.1', '167.4'),
     'cait_xxs24': ('12.0', '2.5'), 'cait_xxs36': ('17.3', '3.8'), 'cait_xs24': ('26.6', '5.4'),
@@ -31,7 +30,7 @@ THESIS_CLS = {  # SPEC section 1: (params M, GFLOPs) as printed there
     'patchconvnet_b60': ('99.4', '15.8'), 'patchconvnet_b120': ('188.6', '29.9'),
     'patchconvnet_l60': ('—', '28.1'), 'patchconvnet_l120': ('—', '53.0'),
 }
-THESIS_SEG = {  # SPEC section 2: (params M, GFLOPs, mIoU ss, mIoU ms)
+THESIS_SEG = {  # thesis T6.12, T5.3, T4.6: (params M, GFLOPs, mIoU ss, mIoU ms)
     'deit3_t': ('10.9', '148', '40.1', '41.8'), 'deit3_s': ('41.7', '588', '45.6', '46.8'),
     'deit3_b': ('127.7', '1283', '49.3', '50.2'), 'deit3_l': ('353.6', '2231', '51.5', '52.0'),
     'patchconvnet_s60': ('57.1', '952', '46.0', '46.9'),
@@ -42,7 +41,8 @@ THESIS_SEG = {  # SPEC section 2: (params M, GFLOPs, mIoU ss, mIoU ms)
     'resmlp_s12': ('—', '—', '35.9', '—'), 'resmlp_s24': ('—', '—', '39.1', '—'),
     'resmlp_b24': ('—', '—', '42.5', '—'),
 }
-THESIS_DET = {'patchconvnet_s60': ('44.9', '264', '46.4', '41.3'),
+THESIS_DET = {  # thesis T5.6: (params M, GFLOPs, box AP, mask AP)
+    'patchconvnet_s60': ('44.9', '264', '46.4', '41.3'),
               'patchconvnet_s120': ('67.4', '339', '47.0', '41.9')}
 
 

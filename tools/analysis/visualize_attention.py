@@ -23,7 +23,8 @@ from mmengine.config import DictAction
 
 import mmvision_ext  # noqa: F401  (compatibility fixes and registration)
 from mmvision_ext.registry import MODELS
-from mmvision_ext.runner_utils import PreflightError, check_checkpoint_matches, load_config
+from mmvision_ext.errors import UserError
+from mmvision_ext.runner_utils import check_checkpoint_matches, load_config, user_errors
 
 SUPPORTED = 'CaiT and PatchConvNet classifiers (configs/cls_cait_*, configs/cls_patchconvnet_*)'
 
@@ -56,23 +57,23 @@ def check_inputs(args):
     head_cls = MODELS.get(head.get('type', '')) if isinstance(head, dict) else None
     # The head class, not an instance: no need to build a large model to say no.
     if cfg.get('default_scope') != 'mmpretrain' or not hasattr(head_cls, 'attention_maps'):
-        raise PreflightError(f'{args.config} has no attention pooling to show; '
+        raise UserError(f'{args.config} has no attention pooling to show; '
                              f'attention maps exist for {SUPPORTED}')
     if args.class_id is not None:
         if not head.get('multi_token', False):
-            raise PreflightError(f'--class-id needs a head with one token per class '
+            raise UserError(f'--class-id needs a head with one token per class '
                                  f'(multi_token=True); {args.config} has one class token')
         if not 0 <= args.class_id < head['num_classes']:
-            raise PreflightError(f'--class-id {args.class_id} out of range: the model has '
+            raise UserError(f'--class-id {args.class_id} out of range: the model has '
                                  f'{head["num_classes"]} classes (0..{head["num_classes"] - 1})')
     for what, path in (('image', args.image), ('checkpoint', args.checkpoint)):
         if not osp.isfile(path):
-            raise PreflightError(f'{what} not found: {path}')
+            raise UserError(f'{what} not found: {path}')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
-        raise PreflightError(f'--device {args.device}: CUDA is not available here')
+        raise UserError(f'--device {args.device}: CUDA is not available here')
     for path in (args.out, args.save_map):
         if path and osp.exists(path) and not args.force:
-            raise PreflightError(f'{path} exists; pass --force to overwrite it')
+            raise UserError(f'{path} exists; pass --force to overwrite it')
     return cfg
 
 
@@ -93,7 +94,7 @@ def test_pipeline(cfg):
     loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
     pipeline = loader.get('dataset', {}).get('pipeline') or cfg.get('test_pipeline')
     if not pipeline:
-        raise PreflightError(f'{cfg.filename} has no test pipeline')
+        raise UserError(f'{cfg.filename} has no test pipeline')
     return Compose(pipeline)
 
 
@@ -139,16 +140,14 @@ def class_name(model, k):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
+    with user_errors():
         cfg = check_inputs(args)
         pipeline = test_pipeline(cfg)
         model = build_model(cfg, args.checkpoint, args.device)
         try:
             packed = pipeline(dict(img_path=args.image))
         except Exception as e:  # unreadable / not an image
-            raise PreflightError(f'cannot read image {args.image}: {e}') from e
-    except PreflightError as e:
-        sys.exit(f'error: {e}')
+            raise UserError(f'cannot read image {args.image}: {e}') from e
 
     logits, maps, crop = predict_and_attend(model, packed, args.block)
     pred = int(logits.argmax())

@@ -1,4 +1,4 @@
-# The 3x schedule of SPEC section 2: AdamW lr 1e-4, wd 0.05 (none on norms and
+# The 3x schedule of the thesis' Mask R-CNN (§5.3.3, Table 5.6): AdamW lr 1e-4, wd 0.05 (none on norms and
 # embeddings), 36 epochs with steps at 27 and 33, 500-iteration linear warm-up,
 # 16 images per step (2 per GPU x 8 GPUs; --auto-scale-lr for other counts).
 _base_ = ['mmdet::_base_/schedules/schedule_1x.py']

@@ -8,6 +8,9 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch.utils.checkpoint import checkpoint
 
+from mmvision_ext.errors import ConfigError
+from ..layers import init_weights
+
 OUT_TYPES = ('featmap', 'tokens')
 
 
@@ -31,7 +34,7 @@ class IsotropicBackbone(BaseModule):
                  with_cp=False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if out_type not in OUT_TYPES:
-            raise ValueError(f'{type(self).__name__}: out_type must be one of {OUT_TYPES}, '
+            raise ConfigError(f'{type(self).__name__}: out_type must be one of {OUT_TYPES}, '
                              f'got {out_type!r}')
         self.out_type = out_type
         self.frozen_stages = frozen_stages
@@ -44,22 +47,29 @@ class IsotropicBackbone(BaseModule):
         if isinstance(arch, dict):
             missing = set(next(iter(cls.arch_zoo.values()))) - set(arch)
             if missing:
-                raise ValueError(f'{cls.__name__}: custom arch is missing {sorted(missing)}')
+                raise ConfigError(f'{cls.__name__}: custom arch is missing {sorted(missing)}')
             return dict(arch)
         key = str(arch).lower()
         if key not in cls.arch_zoo:
-            raise ValueError(f'{cls.__name__}: unknown variant {arch!r}; '
+            raise ConfigError(f'{cls.__name__}: unknown variant {arch!r}; '
                              f'choose one of {", ".join(cls.arch_zoo)}')
         return dict(cls.arch_zoo[key])
 
+    def finish_init(self, depth):
+        """End of every backbone's ``__init__``, once ``self.blocks`` exists: resolve
+        ``out_indices`` against ``depth`` blocks, initialise the weights (timm's scheme)
+        and freeze the stages ``frozen_stages`` asks for."""
+        self._set_out_indices(depth)
+        self.apply(init_weights)
+        self._freeze_stages()
+
     def _set_out_indices(self, depth):
-        """Resolve ``out_indices`` against ``depth`` blocks (call after building blocks)."""
         idx = self._out_indices_arg
         idx = [idx] if isinstance(idx, int) else list(idx)
         resolved = []
         for i in idx:
             if not -depth <= i < depth:
-                raise ValueError(f'{type(self).__name__}: out index {i} out of range for '
+                raise ConfigError(f'{type(self).__name__}: out index {i} out of range for '
                                  f'{depth} blocks')
             resolved.append(i % depth)
         self.out_indices = tuple(sorted(set(resolved)))
@@ -70,7 +80,7 @@ class IsotropicBackbone(BaseModule):
         whole numbers of patches, since position embeddings / token mixers are sized by it."""
         img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
         if img_size[0] % patch_size or img_size[1] % patch_size:
-            raise ValueError(f'{type(self).__name__}: img_size {img_size} must be divisible by '
+            raise ConfigError(f'{type(self).__name__}: img_size {img_size} must be divisible by '
                              f'the patch size {patch_size}')
         return img_size, (img_size[0] // patch_size, img_size[1] // patch_size)
 

@@ -1,19 +1,65 @@
 """CaiT (thesis ch. 3): a LayerScale ViT trunk with talking-heads attention and no
-class token; the class token enters later, in the class-attention blocks of
-``ClassAttentionClsHead``."""
+class token.
+
+The class token enters later, in CaiT's class-attention stage, which is
+``ClassAttentionClsHead`` (models/heads/cls_heads.py, blocks from models/layers.py):
+it only pools the patches into the class token, so in mmpretrain's backbone / head
+split it is the head, and the same trunk feeds UperNet and Mask R-CNN without it.
+"""
 import torch
 import torch.nn as nn
 from timm.layers import trunc_normal_
 
+from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
-from ..layers import init_weights, LayerScaleBlock, TalkingHeadAttention
+from ..layers import LayerScaleBlock, PatchEmbed, load_pos_embed_hook, resize_pos_embed
 from .base import IsotropicBackbone, check_image
-from .vit import PatchEmbed, load_pos_embed_hook, resize_pos_embed
+
+
+class TalkingHeadAttention(nn.Module):
+    """CaiT's self-attention: heads are mixed by linear maps before and after softmax.
+
+    The head mixing makes fused attention kernels unusable; the mixes are done
+    as batched matmuls over the head axis to avoid permuting the (B, H, N, N)
+    attention tensor to channels-last and back.
+    """
+
+    def __init__(self, dim, num_heads, qkv_bias=True, attn_drop=0., proj_drop=0.):
+        super().__init__()
+        if dim % num_heads:
+            raise ConfigError(f'dim {dim} is not divisible by num_heads {num_heads}')
+        self.num_heads = num_heads
+        self.scale = (dim // num_heads) ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.attn_drop = nn.Dropout(attn_drop)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_l = nn.Linear(num_heads, num_heads)
+        self.proj_w = nn.Linear(num_heads, num_heads)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    @staticmethod
+    def _mix_heads(attn, linear):
+        # out[b, g] = sum_h W[g, h] * attn[b, h] + bias[g]: one batched GEMM on the
+        # contiguous (B, H, N*N) view, bias included, no copies of the attention.
+        B, H, N, M = attn.shape
+        out = torch.baddbmm(linear.bias.view(1, H, 1), linear.weight.expand(B, H, H),
+                            attn.reshape(B, H, N * M))
+        return out.view(B, H, N, M)
+
+    def forward(self, x):
+        B, N, C = x.shape
+        q, k, v = self.qkv(x).view(B, N, 3, self.num_heads, C // self.num_heads).permute(
+            2, 0, 3, 1, 4).unbind(0)
+        attn = torch.matmul(q * self.scale, k.transpose(-2, -1))
+        attn = self._mix_heads(attn, self.proj_l).softmax(dim=-1)
+        attn = self.attn_drop(self._mix_heads(attn, self.proj_w))
+        x = torch.matmul(attn, v).transpose(1, 2).reshape(B, N, C)
+        return self.proj_drop(self.proj(x))
 
 
 def _cait(embed_dims, depth, num_heads, layer_scale_init):
     return dict(patch_size=16, embed_dims=embed_dims, depth=depth, num_heads=num_heads,
-                layer_scale_init=layer_scale_init, class_attn_depth=2)
+                layer_scale_init=layer_scale_init)
 
 
 @MODELS.register_module()
@@ -52,11 +98,9 @@ class CaiT(IsotropicBackbone):
                             norm_layer=norm_layer, layer_scale_init=s['layer_scale_init'],
                             attn_layer=TalkingHeadAttention)
             for _ in range(s['depth'])])
-        self._set_out_indices(s['depth'])
         self._register_load_state_dict_pre_hook(load_pos_embed_hook, with_module=True)
         trunc_normal_(self.pos_embed, std=.02)
-        self.apply(init_weights)
-        self._freeze_stages()
+        self.finish_init(s['depth'])
 
     def forward(self, x):
         check_image(x, 'CaiT', self.patch_size)

@@ -13,8 +13,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
-from ..layers import DropPath, init_weights
+from ..layers import DropPath, layer_scale_residual
 from .base import IsotropicBackbone, check_image
 
 
@@ -40,38 +41,58 @@ class ConvStem(nn.Module):
         return self.proj(x)
 
 
+class PointwiseConv(nn.Conv2d):
+    """A 1x1 convolution applied to a (B, H, W, C) map as the matmul it is (or to a
+    (B, C) vector). Keeps ``nn.Conv2d``'s parameters, so official weights load."""
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__(in_channels, out_channels, 1)
+
+    def forward(self, x):
+        return F.linear(x, self.weight.flatten(1), self.bias)
+
+
+class DepthwiseConv(nn.Conv2d):
+    """A depthwise 3x3 convolution on a (B, H, W, C) map, read as a channels-last NCHW
+    view (no copy)."""
+
+    def __init__(self, dim):
+        super().__init__(dim, dim, 3, padding=1, groups=dim)
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+
 class SqueezeExcite(nn.Module):
     """SE gate C -> C/4 -> C (ReLU, sigmoid) on channels-last maps."""
 
     def __init__(self, dim, rd_ratio=0.25):
         super().__init__()
         rd = round(dim * rd_ratio)
-        self.conv_reduce = nn.Conv2d(dim, rd, 1)
-        self.conv_expand = nn.Conv2d(rd, dim, 1)
+        self.conv_reduce = PointwiseConv(dim, rd)
+        self.act = nn.ReLU()
+        self.conv_expand = PointwiseConv(rd, dim)
+        self.gate = nn.Sigmoid()
 
     def forward(self, x):  # (B, H, W, C)
-        s = x.mean(dim=(1, 2))
-        s = F.relu(F.linear(s, self.conv_reduce.weight.flatten(1), self.conv_reduce.bias))
-        s = torch.sigmoid(F.linear(s, self.conv_expand.weight.flatten(1), self.conv_expand.bias))
+        s = self.gate(self.conv_expand(self.act(self.conv_reduce(x.mean(dim=(1, 2))))))
         return x * s[:, None, None, :]
 
 
 class ConvBlockSE(nn.Module):
-    """1x1 conv -> GELU -> depthwise 3x3 -> GELU -> SE -> 1x1 conv (key ``qkv_pos``)."""
+    """1x1 conv -> GELU -> depthwise 3x3 -> GELU -> SE -> 1x1 conv on a (B, H, W, C) map
+    (official key ``qkv_pos``: the block that replaces self-attention)."""
 
     def __init__(self, dim):
         super().__init__()
         self.qkv_pos = nn.Sequential(
-            nn.Conv2d(dim, dim, 1), nn.GELU(),
-            nn.Conv2d(dim, dim, 3, padding=1, groups=dim), nn.GELU(),
+            PointwiseConv(dim, dim), nn.GELU(),
+            DepthwiseConv(dim), nn.GELU(),
             SqueezeExcite(dim),
-            nn.Conv2d(dim, dim, 1))
+            PointwiseConv(dim, dim))
 
-    def forward(self, x):  # (B, H, W, C)
-        pw1, _, dw, _, se, pw2 = self.qkv_pos
-        x = F.gelu(F.linear(x, pw1.weight.flatten(1), pw1.bias))
-        x = F.gelu(dw(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1))
-        return F.linear(se(x), pw2.weight.flatten(1), pw2.bias)
+    def forward(self, x):
+        return self.qkv_pos(x)
 
 
 class ChannelsLastBatchNorm(nn.BatchNorm2d):
@@ -92,9 +113,7 @@ class PatchConvBlock(nn.Module):
         self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
 
     def forward(self, x):
-        if isinstance(self.drop_path, nn.Identity):
-            return torch.addcmul(x, self.gamma_1, self.attn(self.norm1(x)))
-        return x + self.drop_path(self.gamma_1 * self.attn(self.norm1(x)))
+        return layer_scale_residual(x, self.gamma_1, self.attn(self.norm1(x)), self.drop_path)
 
 
 def _pcn(embed_dims, depth, layer_scale_init=1e-6):
@@ -118,10 +137,10 @@ class PatchConvNet(IsotropicBackbone):
     def __init__(self, arch='s60', in_channels=3, norm='LN', drop_path_rate=0., **kwargs):
         super().__init__(**kwargs)
         if norm not in ('LN', 'BN'):
-            raise ValueError(f"PatchConvNet: norm must be 'LN' or 'BN', got {norm!r}")
+            raise ConfigError(f"PatchConvNet: norm must be 'LN' or 'BN', got {norm!r}")
         s = self.arch = self.get_arch(arch)
         if s['patch_size'] != 16:
-            raise ValueError(f"PatchConvNet: the convolutional stem has stride 16, so "
+            raise ConfigError(f"PatchConvNet: the convolutional stem has stride 16, so "
                              f"patch_size must be 16, got {s['patch_size']}")
         self.patch_size = s['patch_size']
         self.embed_dims = dim = s['embed_dims']
@@ -130,9 +149,7 @@ class PatchConvNet(IsotropicBackbone):
         self.blocks = nn.ModuleList([
             PatchConvBlock(dim, norm, drop_path_rate, s['layer_scale_init'])
             for _ in range(s['depth'])])
-        self._set_out_indices(s['depth'])
-        self.apply(init_weights)
-        self._freeze_stages()
+        self.finish_init(s['depth'])
 
     def forward(self, x):
         check_image(x, 'PatchConvNet', self.patch_size)

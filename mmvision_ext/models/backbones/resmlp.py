@@ -3,12 +3,23 @@ per-patch MLP, with Affine in place of every normalisation. No class token, no
 position embedding; the cross-patch layer ties the model to its training grid."""
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
+from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
-from ..layers import Affine, DropPath, init_weights, Mlp
+from ..layers import DropPath, PatchEmbed, layer_scale_residual, Mlp
 from .base import IsotropicBackbone, check_image
-from .vit import PatchEmbed
+
+
+class Affine(nn.Module):
+    """ResMLP's statistics-free normalisation: alpha * x + beta, per channel."""
+
+    def __init__(self, dim, alpha_init=1.):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.full((1, 1, dim), float(alpha_init)))
+        self.beta = nn.Parameter(torch.zeros(1, 1, dim))
+
+    def forward(self, x):
+        return torch.addcmul(self.beta, self.alpha, x)
 
 
 class ResMLPBlock(nn.Module):
@@ -24,27 +35,10 @@ class ResMLPBlock(nn.Module):
         self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
         self.gamma_2 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
 
-    def forward(self, x):
-        # The Affines and LayerScales are folded into the linear layers (exact up to
-        # rounding, differentiable): fewer passes over the activations than
-        # normalise -> transpose -> linear -> transpose -> scale -> add.
-        C = x.shape[-1]
-        alpha1, beta1 = self.norm1.alpha.view(C), self.norm1.beta.view(C)
-        W, b = self.attn.weight, self.attn.bias
-        # g1 * (W (a1 x + b1) + b) = (W x) * (g1 a1) + g1 (rowsum(W) b1 + b)
-        shift = self.gamma_1 * (W.sum(1)[:, None] * beta1 + b[:, None])
-        mixed = F.linear(x.transpose(1, 2), W).transpose(1, 2)  # (B, N, C) view of (B, C, N)
-        if isinstance(self.drop_path, nn.Identity):
-            # A contiguous first operand keeps the result in (B, N, C) layout.
-            x = torch.addcmul(x + shift, mixed, self.gamma_1 * alpha1)
-        else:
-            x = x + self.drop_path(torch.addcmul(shift, mixed, self.gamma_1 * alpha1))
-        # g2 * fc2(gelu(fc1(a2 x + b2))), the affine folded into fc1, g2 into fc2
-        alpha2, beta2 = self.norm2.alpha.view(C), self.norm2.beta.view(C)
-        fc1, fc2 = self.mlp.fc1, self.mlp.fc2
-        h = self.mlp.act(F.linear(x, fc1.weight * alpha2, torch.addmv(fc1.bias, fc1.weight, beta2)))
-        h = F.linear(self.mlp.drop1(h), fc2.weight * self.gamma_2[:, None], fc2.bias * self.gamma_2)
-        return x + self.drop_path(self.mlp.drop2(h))
+    def forward(self, x):  # (B, N, C)
+        mixed = self.attn(self.norm1(x).transpose(1, 2)).transpose(1, 2)
+        x = layer_scale_residual(x, self.gamma_1, mixed, self.drop_path)
+        return layer_scale_residual(x, self.gamma_2, self.mlp(self.norm2(x)), self.drop_path)
 
 
 def _resmlp(patch_size, embed_dims, depth, layer_scale_init):
@@ -79,15 +73,13 @@ class ResMLP(IsotropicBackbone):
             ResMLPBlock(dim, num_patches, drop_rate, drop_path_rate, s['layer_scale_init'])
             for _ in range(s['depth'])])
         self.norm = Affine(dim)
-        self._set_out_indices(s['depth'])
-        self.apply(init_weights)
-        self._freeze_stages()
+        self.finish_init(s['depth'])
 
     def forward(self, x):
         check_image(x, 'ResMLP')
         if tuple(x.shape[-2:]) != self.img_size:
             H, W = self.img_size
-            raise ValueError(
+            raise ConfigError(
                 f'ResMLP: input is {x.shape[-2]}x{x.shape[-1]} but this model\'s cross-patch '
                 f'layer is tied to a {self.grid_size[0]}x{self.grid_size[1]} grid of '
                 f'{self.patch_size}px patches, i.e. {H}x{W} inputs. Resize to {H}x{W}, '

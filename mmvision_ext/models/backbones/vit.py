@@ -5,61 +5,22 @@ DeiT III (thesis ch. 6): pre-norm blocks with LayerScale, constant drop path,
 the class token is prepended). DeiT (thesis ch. 3): plain ViT blocks, linear
 drop path, ``pos_embed`` covering the class (and distillation) tokens.
 """
-import math
-
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from timm.layers import trunc_normal_
 
+from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
-from ..layers import init_weights, LayerScaleBlock
+from ..layers import LayerScaleBlock, PatchEmbed, load_pos_embed_hook, resize_pos_embed
 from .base import IsotropicBackbone, check_image
-
-
-class PatchEmbed(nn.Module):
-    """Non-overlapping patches by a strided convolution (key ``patch_embed.proj``)."""
-
-    def __init__(self, patch_size, in_channels, dim):
-        super().__init__()
-        self.proj = nn.Conv2d(in_channels, dim, kernel_size=patch_size, stride=patch_size)
-
-    def forward(self, x):
-        return self.proj(x)
-
-
-def resize_pos_embed(pos_embed, old_hw, new_hw, num_prefix_tokens=0):
-    """Bicubically resize the grid part of (1, T + h*w, C) position embeddings."""
-    if tuple(old_hw) == tuple(new_hw):
-        return pos_embed
-    prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]
-    C = grid.shape[-1]
-    grid = grid.reshape(1, old_hw[0], old_hw[1], C).permute(0, 3, 1, 2)
-    grid = F.interpolate(grid.float(), size=tuple(new_hw), mode='bicubic', align_corners=False)
-    grid = grid.to(pos_embed.dtype).permute(0, 2, 3, 1).reshape(1, -1, C)
-    return torch.cat((prefix, grid), dim=1)
-
-
-def load_pos_embed_hook(module, state_dict, prefix, *args):
-    """Load-state-dict pre-hook: a checkpoint trained at another resolution (224 weights
-    into a 384 model) gets its square ``pos_embed`` grid resized bicubically to the
-    model's, as for the thesis' fine-tuning at higher resolution."""
-    key = prefix + 'pos_embed'
-    if key not in state_dict or state_dict[key].shape == module.pos_embed.shape:
-        return
-    T = module.num_prefix_tokens if getattr(module, 'pos_embed_on_prefix', False) else 0
-    side = math.isqrt(state_dict[key].shape[1] - T)
-    if side * side != state_dict[key].shape[1] - T:
-        return  # not a square grid: let load_state_dict report the mismatch
-    state_dict[key] = resize_pos_embed(state_dict[key], (side, side), module.grid_size, T)
 
 
 class _VisionTransformer(IsotropicBackbone):
     """Shared ViT trunk; the two registered families differ only in their table and flags."""
     embed_params = ('patch_embed', 'cls_token', 'dist_token', 'pos_embed')
-    layer_scale = True          # LayerScale on both residual branches
-    pos_embed_on_prefix = False  # pos_embed has rows for the class/dist tokens
-    drop_path_schedule = 'constant'
+    layer_scale = True           # LayerScale on both residual branches
+    pos_embed_on_prefix = False  # True: pos_embed also has rows for the class/dist tokens
+    drop_path_schedule = 'constant'  # or 'linear' in depth
 
     def __init__(self, arch='s', img_size=224, in_channels=3, distilled=False, drop_rate=0.,
                  attn_drop_rate=0., drop_path_rate=0., layer_scale_init=None, **kwargs):
@@ -93,15 +54,13 @@ class _VisionTransformer(IsotropicBackbone):
                             norm_layer=norm_layer, layer_scale_init=ls_init)
             for i in range(depth)])
         self.norm = norm_layer(dim)
-        self._set_out_indices(depth)
 
         self._register_load_state_dict_pre_hook(load_pos_embed_hook, with_module=True)
         trunc_normal_(self.pos_embed, std=.02)
         trunc_normal_(self.cls_token, std=.02)
         if self.dist_token is not None:
             trunc_normal_(self.dist_token, std=.02)
-        self.apply(init_weights)
-        self._freeze_stages()
+        self.finish_init(depth)
 
     def embed(self, x):
         """Images -> (B, T + N, C) tokens with position embeddings, and the grid (h, w)."""
@@ -146,13 +105,10 @@ class DeiT3ViT(_VisionTransformer):
         'l': _vit(16, 1024, 24, 16, layer_scale_init=1e-4),
         'h': _vit(14, 1280, 32, 16, layer_scale_init=1e-4),
     }
-    layer_scale = True
-    pos_embed_on_prefix = False
-    drop_path_schedule = 'constant'
 
     def __init__(self, arch='s', **kwargs):
         if kwargs.get('distilled'):
-            raise ValueError('DeiT3ViT has no distillation token; use DeiTViT(distilled=True)')
+            raise ConfigError('DeiT3ViT has no distillation token; use DeiTViT(distilled=True)')
         super().__init__(arch, **kwargs)
 
 

@@ -19,6 +19,7 @@ from mmengine.registry import DefaultScope
 from mmpretrain.models.classifiers import ImageClassifier
 
 from mmvision_ext.converters import load_checkpoint_file, unwrap_state_dict
+from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
 
 
@@ -40,7 +41,7 @@ def build_teacher(config, checkpoint):
     state_dict = unwrap_state_dict(load_checkpoint_file(str(checkpoint)))
     missing, unexpected = teacher.load_state_dict(state_dict, strict=False)
     if missing or unexpected:
-        raise ValueError(f'teacher checkpoint {checkpoint} does not match {config}: '
+        raise ConfigError(f'teacher checkpoint {checkpoint} does not match {config}: '
                          f'missing {missing[:5]}, unexpected {unexpected[:5]}'
                          f' ({len(missing)} missing, {len(unexpected)} unexpected)')
     teacher.requires_grad_(False)
@@ -64,7 +65,7 @@ class DistilledImageClassifier(ImageClassifier):
     def __init__(self, teacher, distillation='hard', alpha=0.5, tau=1.0, **kwargs):
         super().__init__(**kwargs)
         if distillation not in ('hard', 'soft'):
-            raise ValueError(f"distillation must be 'hard' or 'soft', got {distillation!r}")
+            raise ConfigError(f"distillation must be 'hard' or 'soft', got {distillation!r}")
         if not hasattr(self.head, 'forward_both'):
             raise TypeError('DistilledImageClassifier needs a head with a distillation '
                             f'token (DistilledClsHead), got {type(self.head).__name__}')
@@ -84,7 +85,7 @@ class DistilledImageClassifier(ImageClassifier):
             if ours is not None and theirs is not None and \
                     torch.tensor(ours, dtype=torch.float).tolist() != \
                     torch.tensor(theirs, dtype=torch.float).tolist():
-                raise ValueError(f"the teacher sees the student's inputs, but its "
+                raise ConfigError(f"the teacher sees the student's inputs, but its "
                                  f'data_preprocessor {key} differs: {theirs} vs {ours}')
 
     def _apply(self, fn, *args, **kwargs):

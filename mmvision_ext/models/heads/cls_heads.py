@@ -15,8 +15,10 @@ import torch.nn as nn
 from mmpretrain.models.heads import ClsHead
 from timm.layers import trunc_normal_
 
+from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
-from ..layers import Affine, ClassAttentionBlock, DropPath, init_weights, Mlp
+from ..backbones.resmlp import Affine
+from ..layers import ClassAttentionBlock, DropPath, init_weights, Mlp
 
 
 @MODELS.register_module()
@@ -26,7 +28,7 @@ class TokenPoolClsHead(ClsHead):
     def __init__(self, num_classes, in_channels, pool='cls', drop_rate=0., **kwargs):
         super().__init__(**kwargs)
         if pool not in ('cls', 'avg'):
-            raise ValueError(f"TokenPoolClsHead: pool must be 'cls' or 'avg', got {pool!r}")
+            raise ConfigError(f"TokenPoolClsHead: pool must be 'cls' or 'avg', got {pool!r}")
         self.pool = pool
         self.drop = nn.Dropout(drop_rate)
         self.head = nn.Linear(in_channels, num_classes)
@@ -196,7 +198,7 @@ class ClassMLPClsHead(ClsHead):
     def pre_logits(self, feats):
         x = feats[-1]
         if x.shape[1] != self.num_patches:
-            raise ValueError(
+            raise ConfigError(
                 f'ClassMLPClsHead: built for {self.num_patches} patch tokens, got '
                 f'{x.shape[1]}; set num_patches to the backbone\'s grid '
                 '(img_size / patch_size) ** 2')

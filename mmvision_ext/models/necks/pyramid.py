@@ -1,9 +1,10 @@
 """The neck that turns an isotropic backbone's stride-16 maps into a 4-level pyramid
-(strides 4, 8, 16, 32), as XCiT's dense-prediction setup does (SPEC section 2)."""
+(strides 4, 8, 16, 32), as XCiT's dense-prediction setup does (thesis §4.3.6, §5.3.3, §6.3.5.2)."""
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 
+from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
 
 
@@ -24,7 +25,7 @@ class IsotropicPyramidNeck(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if num_inputs not in (1, 4):
-            raise ValueError(f'IsotropicPyramidNeck: num_inputs must be 1 or 4, got {num_inputs}')
+            raise ConfigError(f'IsotropicPyramidNeck: num_inputs must be 1 or 4, got {num_inputs}')
         self.num_inputs = num_inputs
         c = in_channels
         self.fpn1 = nn.Sequential(
@@ -38,11 +39,11 @@ class IsotropicPyramidNeck(BaseModule):
 
     def forward(self, inputs):
         if len(inputs) != self.num_inputs:
-            raise ValueError(f'IsotropicPyramidNeck expects {self.num_inputs} backbone maps, got '
+            raise ConfigError(f'IsotropicPyramidNeck expects {self.num_inputs} backbone maps, got '
                              f'{len(inputs)}: set the backbone out_indices accordingly')
         h, w = inputs[0].shape[-2:]
         if h < 2 or w < 2:
-            raise ValueError(
+            raise ConfigError(
                 f'IsotropicPyramidNeck: a {h}x{w} backbone map is too small for the stride-32 '
                 'level (it needs at least 2x2, i.e. images of at least 32x32 pixels for '
                 'stride-16 backbones); resize or pad the input')

@@ -1,0 +1,95 @@
+"""The NaN/Inf loss guard that ``ResumableRunner`` adds to every training run."""
+import logging
+import math
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.dist import is_distributed
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+
+from mmvision_ext.errors import ConfigError, UserError
+from mmvision_ext.registry import HOOKS
+
+
+class NonFiniteLossError(UserError):
+    """Training produced a NaN or infinite loss."""
+
+
+@HOOKS.register_module()
+class NonFiniteLossHook(Hook):
+    """Stops training at a NaN/Inf loss, before it reaches the weights, or skips such steps.
+
+    The hook guards the optimizer wrapper's ``update_params``: when the loss of a step
+    is not finite on any rank (one all-reduce of a flag per step), every rank still runs
+    the backward pass (DDP expects it) but none applies the update. Then:
+
+    - ``action='stop'``: training ends with one line naming the iteration, each loss
+      term's value and, under fp16 AMP, the loss scale. The weights in memory and the
+      checkpoints on disk are those of the last good step.
+    - ``action='skip'``: training goes on; ``skipped_steps`` in the log counts them.
+      The model's floating-point buffers (BatchNorm's running statistics), which the
+      bad forward pass has already updated, are put back as they were before it.
+
+    Args:
+        action (str): ``'stop'`` (default) or ``'skip'``.
+    """
+    priority = 'HIGHEST'
+
+    def __init__(self, action='stop'):
+        if action not in ('stop', 'skip'):
+            raise ConfigError(f"NonFiniteLossHook: action must be 'stop' or 'skip', got {action!r}")
+        self.action = action
+        self.skipped = 0
+        self._bad_step = False
+
+    def before_train(self, runner):
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        self._buffers = [b for b in model.buffers() if b.is_floating_point()] \
+            if self.action == 'skip' else []
+        self._saved_buffers = []
+        wrapper = runner.optim_wrapper
+        update_params = wrapper.update_params
+        hook = self
+
+        def guarded_update_params(loss, step_kwargs=None, zero_kwargs=None):
+            bad = (~torch.isfinite(loss.detach())).any().float()
+            if is_distributed():
+                torch_dist.all_reduce(bad)
+            if not bad.item():
+                return update_params(loss, step_kwargs, zero_kwargs)
+            hook._bad_step = True
+            hook._loss_scale = (wrapper.loss_scaler.get_scale()
+                                if getattr(wrapper, 'loss_scaler', None) is not None else None)
+            with wrapper.optim_context(runner.model):
+                wrapper.backward(wrapper.scale_loss(loss))
+            wrapper.zero_grad()
+
+        wrapper.update_params = guarded_update_params
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self._saved_buffers = [b.clone() for b in self._buffers]
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if not self._bad_step:
+            return
+        self._bad_step = False
+        with torch.no_grad():
+            for buffer, saved in zip(self._buffers, self._saved_buffers):
+                buffer.copy_(saved)
+        terms = ', '.join(f'{k} = {float(v):.4g}' for k, v in (outputs or {}).items()
+                          if torch.is_tensor(v) and 'loss' in k and not math.isfinite(float(v)))
+        if self.action == 'skip':
+            self.skipped += 1
+            runner.message_hub.update_scalar('train/skipped_steps', self.skipped)
+            print_log(f'iteration {runner.iter + 1}: non-finite loss ({terms}), step skipped '
+                      f'({self.skipped} so far)', logger='current', level=logging.WARNING)
+            return
+        scale = f' at fp16 loss scale {self._loss_scale:g}' if self._loss_scale else ''
+        last = runner.message_hub.get_info('last_ckpt')
+        raise NonFiniteLossError(
+            f'loss is not finite at iteration {runner.iter + 1} ({terms or "loss = nan"}){scale}; '
+            f'the weights were not updated and the last good checkpoint is '
+            f'{last or "none yet"}. Lower the learning rate or add gradient clipping, or skip '
+            "such steps with --cfg-options non_finite_loss='skip'")

@@ -1,0 +1,96 @@
+"""The runner of every config of the project."""
+import copy
+import logging
+
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+from mmvision_ext.engine.checkpoint import check_checkpoint_file, find_resumable_checkpoint
+from mmvision_ext.engine.reproducibility import make_resumable
+from mmvision_ext.errors import ConfigError, UserError
+from mmvision_ext.registry import RUNNERS
+
+_RESUMABLE_LOOPS = {'EpochBasedTrainLoop': 'ResumableEpochBasedTrainLoop',
+                    'IterBasedTrainLoop': 'ResumableIterBasedTrainLoop'}
+
+
+@RUNNERS.register_module()
+class ResumableRunner(Runner):
+    """MMEngine's ``Runner`` for long runs that get killed: same arguments and
+    checkpoint format (plain mmengine loads its checkpoints), plus
+
+    - **exact resume**: data loaders seed each sample from its place in the run
+      (``SeededDataset``), checkpoints carry every rank's global random states
+      (``SafeCheckpointHook``), and the training loops resume at the next batch without
+      loading the ones already trained (``Resumable*TrainLoop``). A run killed and
+      resumed ends with the same weights, bit for bit, as one that never stopped
+      (on GPUs, with deterministic algorithms: see docs/reliability.md);
+    - **crash-safe checkpoints** (``SafeCheckpointHook`` in place of
+      ``CheckpointHook``), and auto-resume (``resume=True`` without ``load_from``) from
+      the newest checkpoint that reads back;
+    - **a guard against NaN/Inf losses** (``NonFiniteLossHook``): the config key
+      ``non_finite_loss`` is ``'stop'`` (default) or ``'skip'``;
+    - ``num_workers=0`` works with ``persistent_workers=True`` in the config.
+
+    The configs of the project select it with ``runner_type = 'ResumableRunner'``.
+    """
+
+    def __init__(self, *args, default_hooks=None, custom_hooks=None, **kwargs):
+        default_hooks = copy.deepcopy(default_hooks) or {}
+        checkpoint = default_hooks.setdefault('checkpoint', dict(interval=1))  # as mmengine
+        if isinstance(checkpoint, dict) and checkpoint.get('type') in ('CheckpointHook', None):
+            checkpoint['type'] = 'SafeCheckpointHook'
+        custom_hooks = list(copy.deepcopy(custom_hooks) or [])
+        cfg = kwargs.get('cfg')
+        action = (cfg.get('non_finite_loss', 'stop') if cfg is not None else 'stop')
+        if action not in ('stop', 'skip'):
+            raise ConfigError(f"non_finite_loss must be 'stop' or 'skip', got {action!r}")
+        custom_hooks.append(dict(type='NonFiniteLossHook', action=action))
+        super().__init__(*args, default_hooks=default_hooks, custom_hooks=custom_hooks,
+                         **kwargs)
+
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
+        if isinstance(dataloader, dict):
+            dataloader = copy.deepcopy(dataloader)
+            if dataloader.get('num_workers', 0) == 0:  # torch refuses the combination
+                dataloader['persistent_workers'] = False
+        built = Runner.build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
+        return make_resumable(built, 0 if seed is None else seed)
+
+    def build_train_loop(self, loop):
+        if isinstance(loop, dict):
+            loop = copy.deepcopy(loop)
+            if 'by_epoch' in loop and 'type' not in loop:
+                loop['type'] = 'EpochBasedTrainLoop' if loop.pop('by_epoch') \
+                    else 'IterBasedTrainLoop'
+            loop['type'] = _RESUMABLE_LOOPS.get(loop.get('type'), loop.get('type'))
+        return super().build_train_loop(loop)
+
+    def load_or_resume(self):
+        if self._has_loaded:
+            return
+        if self._resume and self._load_from is None:
+            latest = find_resumable_checkpoint(self.work_dir)
+            if latest is None:
+                print_log(f'no checkpoint to resume from in {self.work_dir}: training starts '
+                          'from the beginning', logger='current', level=logging.WARNING)
+                self._resume = False
+            else:
+                self._load_from = latest
+        elif self._resume and '://' not in str(self._load_from):
+            check_checkpoint_file(self._load_from, 'checkpoint to resume from')
+        super().load_or_resume()
+
+    def load_checkpoint(self, filename, map_location='cpu', strict=False,
+                        revise_keys=[(r'^module\.', '')]):  # noqa: B006  (mmengine's default)
+        if not self._resume:  # load_from: mmengine's partial loading, with its warnings
+            return super().load_checkpoint(filename, map_location, strict, revise_keys)
+        try:  # a resumed run must get back every tensor it saved
+            return super().load_checkpoint(filename, map_location, True, revise_keys)
+        except RuntimeError as e:
+            if 'do not match' not in str(e):
+                raise
+            detail = next((line.strip() for line in str(e).splitlines()[1:] if line.strip()), '')
+            raise UserError(f'cannot resume from {filename}: it does not fit the model of this '
+                            f'config ({detail}); resume with the config that wrote it') from e

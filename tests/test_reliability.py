@@ -1,0 +1,351 @@
+"""Long runs that get killed: exact resume after SIGKILL (also mid-checkpoint), crash-safe
+checkpoints, the NaN/Inf loss guard, and one-line errors for bad input."""
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import ROOT, run_tool, tiny_config
+
+PLUGINS = ROOT / 'tests' / 'plugins'
+SEG_DEMO = ROOT / 'configs' / 'upernet_patchconvnet_demo_synthetic.py'
+
+
+def seg_config(out, ade_root, iters, interval, keep=1):
+    """The segmentation demo with drop-path, data-loader workers, ``iters`` iterations and
+    a checkpoint every ``interval``; no validation."""
+    loader = f"dataset=dict(data_root='{ade_root}')"
+    warmup = min(5, iters // 2)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / 'seg_chaos.py'
+    path.write_text(f"""
+_base_ = ['{SEG_DEMO}']
+custom_imports = dict(imports=['mmvision_ext', 'kill_during_save'], allow_failed_imports=False)
+model = dict(backbone=dict(arch=dict(depth=4), drop_path_rate=0.1))
+train_dataloader = dict(batch_size=4, num_workers=2, persistent_workers=True, {loader})
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+test_dataloader = dict({loader})
+train_cfg = dict(max_iters={iters}, val_interval={iters})
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end={warmup}),
+    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin={warmup}, end={iters}),
+]
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(interval={interval}, max_keep_ckpts={keep}))
+""")
+    return path
+
+
+def cls_config(out, imagenet_root, epochs, interval):
+    """DeiT's recipe (Mixup/CutMix, RandAugment, repeated augmentation, label smoothing)
+    on a tiny model with EMA and workers; a checkpoint every ``interval`` iterations, so
+    that runs also resume in the middle of an epoch."""
+    return tiny_config(
+        'deit', imagenet_root, out, epochs=epochs,
+        custom_hooks=[dict(type='EMAHook', momentum=1e-3, priority='ABOVE_NORMAL')],
+        custom_imports=dict(imports=['mmvision_ext', 'kill_during_save'],
+                            allow_failed_imports=False),
+        **{'model.backbone.drop_path_rate': 0.1, 'train_dataloader.batch_size': 16,
+           'train_dataloader.dataset.indices': 80,  # 5 iterations an epoch
+           'train_dataloader.persistent_workers': True,
+           'default_hooks.checkpoint.by_epoch': False,
+           'default_hooks.checkpoint.interval': interval,
+           'default_hooks.checkpoint.max_keep_ckpts': 1,
+           'val_dataloader': None, 'val_cfg': None, 'val_evaluator': None})
+
+
+def train_cmd(config, work):
+    return [sys.executable, str(ROOT / 'tools' / 'train.py'), str(config), '--work-dir', str(work)]
+
+
+def env_with_plugins(**extra):
+    return {**os.environ, 'PYTHONPATH': f'{PLUGINS}{os.pathsep}{ROOT}', **extra}
+
+
+def last_checkpoint(work):
+    pointer = work / 'last_checkpoint'
+    return pointer.read_text().strip() if pointer.exists() else None
+
+
+def train_with_kills(config, work, rng, kills=2):
+    """Train ``config`` in ``work``, SIGKILLed ``kills`` times at random moments (a random
+    0-0.6 s, a few iterations, after the run wrote a new checkpoint), once more while
+    writing a checkpoint,
+    and resumed with --resume after each kill. Returns the number of kills."""
+    done = 0
+    for attempt in range(kills + 2):
+        cmd = train_cmd(config, work) + (['--resume'] if attempt else [])
+        kill_on_save = attempt == kills  # the last kill: inside a checkpoint write
+        env = env_with_plugins(KILL_ON_SAVE='2' if kill_on_save else '0')
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        if attempt < kills:
+            seen = last_checkpoint(work)
+            while proc.poll() is None and last_checkpoint(work) == seen:
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.6))
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                done += 1
+        _, err = proc.communicate(timeout=600)
+        if kill_on_save:
+            assert proc.returncode == -signal.SIGKILL, err.decode()[-2000:]
+            done += 1
+        elif proc.returncode == 0:
+            return done
+        elif proc.returncode != -signal.SIGKILL:
+            raise AssertionError(err.decode()[-3000:])
+    raise AssertionError('the run did not finish')
+
+
+def assert_same_training_state(a, b):
+    """Weights, optimizer state (and EMA) of two checkpoints are bitwise equal."""
+    a = torch.load(a, map_location='cpu', weights_only=False)
+    b = torch.load(b, map_location='cpu', weights_only=False)
+    assert a['meta']['iter'] == b['meta']['iter']
+    compared = 0
+    for part in ('state_dict', 'ema_state_dict'):
+        assert a.get(part, {}).keys() == b.get(part, {}).keys()
+        for k, v in a.get(part, {}).items():
+            assert torch.equal(v, b[part][k]), f'{part}.{k} differs'
+            compared += 1
+    for p, state in a['optimizer']['state'].items():
+        for k, v in state.items():
+            w = b['optimizer']['state'][p][k]
+            assert torch.equal(torch.as_tensor(v), torch.as_tensor(w)), f'optimizer {p}.{k}'
+            compared += 1
+    assert a['param_schedulers'] == b['param_schedulers']
+    return compared
+
+
+@pytest.mark.parametrize('task', ['segmentation', 'classification'])
+def test_killed_and_resumed_run_ends_bitwise_equal(task, tmp_path, ade_root, imagenet_root):
+    """SIGKILL at random moments and once in the middle of a checkpoint write, resumed
+    each time: the final weights, optimizer and EMA equal an uninterrupted run's, bit for
+    bit (UperNet with drop-path; DeiT's recipe with Mixup/CutMix, RandAugment, repeated
+    augmentation, EMA and mid-epoch checkpoints; two data-loader workers)."""
+    if task == 'segmentation':
+        config, final = seg_config(tmp_path, ade_root, iters=30, interval=3), 'iter_30.pth'
+    else:
+        config, final = cls_config(tmp_path, imagenet_root, epochs=4, interval=3), 'iter_20.pth'
+    straight = tmp_path / 'straight'
+    subprocess.run(train_cmd(config, straight), cwd=ROOT, env=env_with_plugins(), check=True,
+                   capture_output=True)
+    chaos = tmp_path / 'chaos'
+    kills = train_with_kills(config, chaos, random.Random(task))
+    assert kills == 3
+    compared = assert_same_training_state(straight / final, chaos / final)
+    print(f'{task}: {kills} kills, {compared} tensors bitwise equal')
+    assert not list(chaos.glob('.*.tmp'))  # the killed write's temporary file is gone
+
+
+# --- crash-safe checkpoints ------------------------------------------------------------
+@pytest.fixture(scope='module')
+def short_run(tmp_path_factory, ade_root):
+    """(config, work dir) of an 8-iteration segmentation run with checkpoints at 4 and 8."""
+    out = tmp_path_factory.mktemp('short_run')
+    config = seg_config(out, ade_root, iters=8, interval=4, keep=3)
+    subprocess.run(train_cmd(config, out / 'work'), cwd=ROOT, env=env_with_plugins(),
+                   check=True, capture_output=True)
+    return config, out / 'work'
+
+
+def digests(work):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in work.glob('*.pth')}
+
+
+def copy_work(work, dst):
+    import shutil
+    shutil.copytree(work, dst)
+    return dst
+
+
+def test_truncated_newest_checkpoint_is_skipped_on_resume(short_run, tmp_path):
+    config, work = short_run
+    work = copy_work(work, tmp_path / 'work')
+    newest = work / 'iter_8.pth'
+    newest.write_bytes(newest.read_bytes()[:newest.stat().st_size // 2])  # killed mid-write
+    cfg_opts = ['--cfg-options', 'train_cfg.max_iters=9', 'param_scheduler.1.end=9']
+    proc = subprocess.run(train_cmd(config, work) + ['--resume'] + cfg_opts, cwd=ROOT,
+                          env=env_with_plugins(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = proc.stdout + proc.stderr
+    assert f'skipping checkpoint {newest}: ' in log
+    assert 'resumed epoch: 0, iter: 4' in log
+
+
+def test_explicit_resume_from_a_truncated_checkpoint_is_refused(short_run, tmp_path):
+    config, work = short_run
+    broken = tmp_path / 'iter_8.pth'
+    broken.write_bytes((work / 'iter_8.pth').read_bytes()[:10000])
+    proc = subprocess.run(train_cmd(config, tmp_path / 'w') + ['--resume', str(broken)],
+                          cwd=ROOT, env=env_with_plugins(), capture_output=True, text=True)
+    assert_one_line_error(proc, str(broken))
+    assert not (tmp_path / 'w').exists()
+
+
+def test_failed_checkpoint_write_stops_with_a_message_and_keeps_the_others(short_run, tmp_path):
+    """A file-size limit below one checkpoint's size: the next write fails (as on a full
+    disk); the run stops with one line and the earlier checkpoints are untouched."""
+    import resource
+    config, work = short_run
+    work = copy_work(work, tmp_path / 'work')
+    before = digests(work)
+    limit = (work / 'iter_4.pth').stat().st_size // 2
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    proc = subprocess.run(train_cmd(config, work) + [
+        '--resume', '--cfg-options', 'train_cfg.max_iters=12', 'param_scheduler.1.end=12'],
+        cwd=ROOT, env=env_with_plugins(), capture_output=True, text=True, preexec_fn=small_files)
+    assert_one_line_error(proc, 'could not write')
+    assert 'iter_12.pth' in proc.stderr and 'intact' in proc.stderr
+    assert digests(work) == before
+    assert not list(work.glob('.*.tmp'))
+    assert last_checkpoint(work).endswith('iter_8.pth')
+
+
+# --- non-finite losses -------------------------------------------------------------------
+@pytest.mark.parametrize('action', ['stop', 'skip'])
+def test_non_finite_loss_stops_or_skips(short_run, tmp_path, action):
+    """A learning rate that blows the loss up: 'stop' ends with one line naming the
+    iteration and the loss terms, the weights of the last good step saved nowhere else;
+    'skip' finishes and counts the skipped steps."""
+    config, work = short_run
+    work = copy_work(work, tmp_path / 'work')
+    before = digests(work)
+    # A new run in a work dir that holds checkpoints (a resumed one would take its
+    # learning rate back from the optimizer state).
+    proc = subprocess.run(train_cmd(config, work) + [
+        '--cfg-options', 'train_cfg.max_iters=16', 'param_scheduler.1.end=16',
+        'optim_wrapper.optimizer.lr=1e30', 'optim_wrapper.clip_grad=None',
+        f'non_finite_loss={action}'], cwd=ROOT, env=env_with_plugins(), capture_output=True,
+        text=True)
+    if action == 'stop':
+        assert_one_line_error(proc, 'loss is not finite at iteration')
+        assert 'decode.loss_ce = nan' in proc.stderr or 'decode.loss_ce = inf' in proc.stderr
+        assert digests(work) == before  # nothing written after the bad step
+    else:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert 'step skipped' in proc.stdout + proc.stderr
+        final = torch.load(work / 'iter_16.pth', map_location='cpu', weights_only=False)
+        assert all(torch.isfinite(v).all() for v in final['state_dict'].values()
+                   if v.is_floating_point())
+
+
+# --- bad input, one line -------------------------------------------------------------------
+def assert_one_line_error(proc, culprit):
+    assert proc.returncode != 0
+    err = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert err and err[-1].startswith('error: '), proc.stderr[-3000:]
+    assert culprit in err[-1], err[-1]
+    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+
+
+def test_unreadable_training_image_is_named(tmp_path, ade_root):
+    import shutil
+    data = tmp_path / 'ade'
+    shutil.copytree(ade_root, data)
+    images = sorted((data / 'images' / 'training').glob('*.jpg'))
+    for image in images[:len(images) // 2]:  # the first batch surely holds one
+        image.write_bytes(image.read_bytes()[:200])
+    config = seg_config(tmp_path, data, iters=4, interval=4)
+    proc = subprocess.run(train_cmd(config, tmp_path / 'work'), cwd=ROOT,
+                          env=env_with_plugins(), capture_output=True, text=True)
+    assert_one_line_error(proc, 'cannot read ')
+    assert str(data / 'images' / 'training') in proc.stderr
+
+
+@pytest.mark.parametrize('option,culprit', [
+    ('model.backbone.arch=xxl99', "unknown variant 'xxl99'; choose one of s60"),
+    ('model.backbone.drop_path_rat=0.1', 'model.backbone.drop_path_rat: PatchConvNet has no '
+                                         "argument 'drop_path_rat'; did you mean drop_path_rate?"),
+    ('train_dataloader.num_worker=0', 'did you mean num_workers'),
+    ('load_from=/nowhere/iter_4.pth', '/nowhere/iter_4.pth'),
+])
+def test_config_mistakes_are_named_and_leave_the_work_dir_as_it_was(short_run, tmp_path,
+                                                                      option, culprit):
+    config, work = short_run
+    work = copy_work(work, tmp_path / 'work')
+    entries, before = sorted(os.listdir(work)), digests(work)
+    proc = subprocess.run(train_cmd(config, work) + ['--cfg-options', option], cwd=ROOT,
+                          env=env_with_plugins(), capture_output=True, text=True)
+    assert_one_line_error(proc, culprit)
+    assert sorted(os.listdir(work)) == entries and digests(work) == before
+
+
+@pytest.mark.parametrize('tool', ['test', 'resume'])
+def test_a_file_that_is_not_a_checkpoint_is_refused(short_run, tmp_path, tool):
+    config, work = short_run
+    fake = tmp_path / 'notes.pth'
+    fake.write_text('not a checkpoint')
+    if tool == 'test':
+        cmd = [sys.executable, str(ROOT / 'tools' / 'test.py'), str(config), str(fake),
+               '--work-dir', str(tmp_path / 'w')]
+    else:
+        cmd = train_cmd(config, tmp_path / 'w') + ['--resume', str(fake)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env_with_plugins(), capture_output=True, text=True)
+    assert_one_line_error(proc, f'{fake} is not a usable checkpoint')
+    assert not (tmp_path / 'w').exists()
+
+
+def test_resume_with_other_classes_is_refused(short_run, tmp_path):
+    config, work = short_run
+    resumed = copy_work(work, tmp_path / 'work')
+    proc = subprocess.run(train_cmd(config, resumed) + [
+        '--resume', '--cfg-options', 'model.decode_head.num_classes=7',
+        'model.auxiliary_head.num_classes=7'], cwd=ROOT, env=env_with_plugins(),
+        capture_output=True, text=True)
+    assert_one_line_error(proc, 'cannot resume from')
+    assert 'decode_head.conv_seg.weight' in proc.stderr
+
+
+def test_full_traceback_on_request(short_run, tmp_path):
+    config, _ = short_run
+    proc = subprocess.run(train_cmd(config, tmp_path / 'w') + [
+        '--cfg-options', 'model.backbone.arch=xxl99'], cwd=ROOT,
+        env=env_with_plugins(MMVX_TRACEBACK='1'), capture_output=True, text=True)
+    assert proc.returncode != 0 and 'Traceback' in proc.stderr
+
+
+def test_num_workers_zero_just_works(short_run, tmp_path):
+    config, _ = short_run
+    run_tool('tools/train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
+             'train_cfg.max_iters=2', 'train_dataloader.num_workers=0',
+             env=dict(PYTHONPATH=f'{PLUGINS}{os.pathsep}{ROOT}'))
+    assert (tmp_path / 'w' / 'iter_2.pth').exists()
+
+
+# --- distributed evaluation ----------------------------------------------------------------
+def test_classification_dist_test_tta_equals_single_process(tmp_path, imagenet_root):
+    """Flip TTA (mmpretrain's AverageClsScoreTTA) on 200 held-out images, 1 and 2
+    processes: the same top-1 / top-5, so no image is dropped or counted twice."""
+    config = tiny_config('deit', imagenet_root, tmp_path, epochs=1,
+                         **{'train_dataloader.dataset.indices': 160})
+    run_tool('tools/train.py', config, '--work-dir', tmp_path / 'train')
+    ckpt = (tmp_path / 'train' / 'last_checkpoint').read_text().strip()
+    run_tool('tools/test.py', config, ckpt, '--tta', '--work-dir', tmp_path / 'single',
+             env=dict(OMP_NUM_THREADS='1'))
+    env = {**os.environ, 'PORT': '29552', 'OMP_NUM_THREADS': '1'}
+    proc = subprocess.run(['bash', 'tools/dist_test.sh', str(config), ckpt, '2', '--tta',
+                           '--work-dir', str(tmp_path / 'dist')], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    single, dist = (last_metrics(tmp_path / name) for name in ('single', 'dist'))
+    metrics = [k for k in single if k.startswith('accuracy/')]
+    assert 'accuracy/top1' in metrics
+    assert {k: single[k] for k in metrics} == {k: dist[k] for k in metrics}
+
+
+def last_metrics(work_dir):
+    import json
+    logs = sorted(work_dir.glob('*/*.json'))
+    return json.loads(logs[-1].read_text().strip().splitlines()[-1])

@@ -1,0 +1,43 @@
+"""Figures of Touvron's thesis that the tests check the project against, each with the
+table it comes from. Params in millions, GFLOPs as multiply-accumulates at 224x224
+(the thesis' fvcore convention), both with the 1000-class head."""
+
+# (family, variant, params M, GFLOPs, thesis table); None where the table gives none.
+# Figures are kept as written there: their precision sets the tolerance.
+BACKBONES = [
+    ('deit3', 't', '5.7', '1.3', 'T6.14'),
+    ('deit3', 's', '22.0', '4.6', 'T6.7'),
+    ('deit3', 'b', '86.6', '17.5', 'T6.7'),
+    ('deit3', 'l', '304.4', '61.6', 'T6.7'),
+    ('deit3', 'h', '632.1', '167.4', 'T6.7'),
+    ('cait', 'xxs24', '12.0', '2.5', 'T3.15'),
+    ('cait', 'xxs36', '17.3', '3.8', 'T3.15'),
+    ('cait', 'xs24', '26.6', '5.4', 'T3.15'),
+    ('cait', 'xs36', '38.6', '8.1', 'T3.15'),
+    ('cait', 's24', '46.9', '9.4', 'T3.15'),
+    ('cait', 's36', '68.2', '13.9', 'T3.15'),
+    ('cait', 's48', '89.5', '18.6', 'T3.15'),
+    ('cait', 'm24', '185.9', '36.0', 'T3.15'),
+    ('cait', 'm36', '270.9', '53.7', 'T3.15'),
+    ('cait', 'm48', '356', None, 'T3.17'),
+    ('resmlp', 's12', '15.4', '3.0', 'T4.3'),
+    ('resmlp', 's24', '30.0', '6.0', 'T4.3'),
+    ('resmlp', 'b24', '115.7', '23.0', 'T4.3'),
+    ('resmlp', 's12p8', '22.1', '14.0', 'T4.3'),
+    ('resmlp', 'b24p8', '129.1', '100.2', 'T4.3'),
+    ('patchconvnet', 's60', '25.2', '4.0', 'T5.1'),
+    ('patchconvnet', 's120', '47.7', '7.5', 'T5.1'),
+    ('patchconvnet', 'b60', '99.4', '15.8', 'T5.1'),
+    ('patchconvnet', 'b120', '188.6', '29.9', 'T5.1'),
+    ('patchconvnet', 'l60', None, '28.1', 'T5.2'),
+    ('patchconvnet', 'l120', None, '53.0', 'T5.2'),
+]
+
+# Params (M) of the whole UperNet model for ADE20k (150 classes).
+UPERNET_PARAMS = {
+    'deit3_t': (10.9, 'T6.12'), 'deit3_s': (41.7, 'T6.12'), 'deit3_b': (127.7, 'T6.12'),
+    'deit3_l': (353.6, 'T6.12'),
+    'patchconvnet_s60': (57.1, 'T5.3'), 'patchconvnet_b60': (140.6, 'T5.3'),
+    'patchconvnet_b120': (229.8, 'T5.3'),
+    'deit_s': (52.0, 'T5.3'),
+}

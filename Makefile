@@ -12,7 +12,7 @@ demo: setup
 	@$(PY) tools/demo.py --work-dir $(DEMO_DIR)
 
 test: setup
-	@$(PY) -m pytest tests -q --durations=10
+	@$(PY) -m pytest tests -q -n 2 --dist loadgroup --durations=10
 
 clean-demo:
 	rm -rf $(DEMO_DIR)

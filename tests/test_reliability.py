@@ -13,6 +13,9 @@ import torch
 
 from conftest import ROOT, run_tool, tiny_config
 
+# One xdist worker runs this module: its fixtures (trained models) are built once.
+pytestmark = pytest.mark.xdist_group('reliability')
+
 PLUGINS = ROOT / 'tests' / 'plugins'
 SEG_DEMO = ROOT / 'configs' / 'upernet_patchconvnet_demo_synthetic.py'
 
@@ -77,21 +80,21 @@ def last_checkpoint(work):
 
 def train_with_kills(config, work, rng, kills=2):
     """Train ``config`` in ``work``, SIGKILLed ``kills`` times at random moments (a random
-    0-0.6 s, a few iterations, after the run wrote a new checkpoint), once more while
+    0-0.4 s, a few iterations, after the run wrote a new checkpoint), once more while
     writing a checkpoint,
     and resumed with --resume after each kill. Returns the number of kills."""
     done = 0
     for attempt in range(kills + 2):
         cmd = train_cmd(config, work) + (['--resume'] if attempt else [])
         kill_on_save = attempt == kills  # the last kill: inside a checkpoint write
-        env = env_with_plugins(KILL_ON_SAVE='2' if kill_on_save else '0')
+        env = env_with_plugins(KILL_ON_SAVE='1' if kill_on_save else '0')
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, start_new_session=True)
         if attempt < kills:
             seen = last_checkpoint(work)
             while proc.poll() is None and last_checkpoint(work) == seen:
                 time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 0.6))
+            time.sleep(rng.uniform(0.0, 0.4))
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 done += 1

@@ -14,6 +14,9 @@ from mmvision_ext.analysis import count_params
 from mmvision_ext.apis import init_model
 from thesis_figures import UPERNET_PARAMS
 
+# One xdist worker runs this module: its fixtures (trained models) are built once.
+pytestmark = pytest.mark.xdist_group('segmentation')
+
 DEMO = 'configs/upernet_patchconvnet_demo_synthetic.py'
 
 

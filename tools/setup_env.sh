@@ -11,13 +11,14 @@
 #   MMVX_CACHE_DIR   cache folder (default: ~/.cache/mmvision_ext)
 #   PYTHON           interpreter to create the venv with (default: python3.11)
 #   MAX_JOBS         parallel compile jobs for mmcv (default: number of cores)
+#   MMVX_VENV        where to create the environment (default: .venv/ at the repository root)
 #
 # Idempotent: when everything is installed and the requirement files have not
 # changed since, it only prints "setup: up to date".
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.venv"
+VENV="${MMVX_VENV:-$ROOT/.venv}"
 CACHE="${MMVX_CACHE_DIR:-$HOME/.cache/mmvision_ext}"
 MMCV_VERSION=2.1.0
 TORCH_VERSION=2.14.1

@@ -62,8 +62,7 @@ class NonFiniteLossHook(Hook):
             hook._bad_step = True
             hook._loss_scale = (wrapper.loss_scaler.get_scale()
                                 if getattr(wrapper, 'loss_scaler', None) is not None else None)
-            with wrapper.optim_context(runner.model):
-                wrapper.backward(wrapper.scale_loss(loss))
+            wrapper.backward(wrapper.scale_loss(loss))  # as update_params, minus the step
             wrapper.zero_grad()
 
         wrapper.update_params = guarded_update_params

@@ -72,7 +72,7 @@ class _SeededScope:
         self.saved = (random.getstate(), np.random.get_state(), torch.get_rng_state())
         random.seed(self.seeds[0] << 32 | self.seeds[1])
         np.random.seed(self.seeds[2])
-        torch.manual_seed(self.seeds[3])
+        torch.default_generator.manual_seed(self.seeds[3])  # CPU only: CUDA's stays
 
     def __exit__(self, *exc):
         random.setstate(self.saved[0])

@@ -84,7 +84,8 @@ TINY = {
 
 def tiny_config(family, data_root, out, epochs, lr=None, **cfg_options):
     """The family's real recipe config with a tiny model, 64-pixel images, 10 classes,
-    CPU-sized batches and ``epochs`` epochs (1 warm-up), written to ``out``."""
+    CPU-sized batches and ``epochs`` epochs (the first a linear warm-up, then cosine),
+    written to ``out``."""
     spec = TINY[family]
     cfg = Config.fromfile(str(ROOT / 'configs' / spec['config']))
     cfg.model.backbone.update(spec['backbone'], drop_path_rate=0.0)
@@ -106,9 +107,11 @@ def tiny_config(family, data_root, out, epochs, lr=None, **cfg_options):
         cfg.optim_wrapper.optimizer.lr = lr
     cfg.param_scheduler = [
         dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
-             convert_to_iter_based=True),
-        dict(type='CosineAnnealingLR', eta_min=0., by_epoch=True, begin=1, T_max=epochs - 1,
              convert_to_iter_based=True)]
+    if epochs > 1:  # a one-epoch run is all warm-up
+        cfg.param_scheduler.append(
+            dict(type='CosineAnnealingLR', eta_min=0., by_epoch=True, begin=1,
+                 T_max=epochs - 1, convert_to_iter_based=True))
     cfg.train_cfg.update(max_epochs=epochs, val_interval=epochs)
     cfg.default_hooks.logger.interval = 10
     cfg.default_hooks.checkpoint.update(interval=epochs, save_best=None)

@@ -46,7 +46,7 @@ def coco_root(tmp_path_factory):
 @pytest.mark.parametrize('name,params_m', [('patchconvnet_s60', 44.9),
                                            ('patchconvnet_s120', 67.4)])
 def test_mask_rcnn_params_within_2_percent_of_the_thesis(name, params_m):
-    model = init_model(ROOT / f'configs/mask_rcnn_{name}_3x_coco.py')
+    model = init_model(ROOT / f'configs/mask_rcnn_{name}_3x_coco.py', device='meta')
     assert abs(count_params(model) / 1e6 - params_m) / params_m <= 0.02
 
 
@@ -59,7 +59,7 @@ def test_get_flops_json_for_a_detector():
 
 def test_every_mask_rcnn_config_builds_for_80_classes():
     for path in sorted(ROOT.glob('configs/mask_rcnn_*_3x_coco.py')):
-        model = init_model(path)
+        model = init_model(path, device='meta')
         assert model.roi_head.bbox_head.num_classes == 80, path.name
         assert model.data_preprocessor.pad_size_divisor == 32
 
@@ -91,13 +91,64 @@ def test_flipped_view_comes_back_to_the_original_frame():
             masks=mask.flip(-1) if flip else mask.clone())
         return s
 
-    tta = InstanceSegTTAModel(module=init_model(ROOT / DEMO),
-                              tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5),
-                                           max_per_img=10))
-    merged = tta.merge_preds([[view(False), view(True)]])[0].pred_instances
-    assert len(merged) == 1 and merged.scores.item() == pytest.approx(0.9)  # NMS kept one
-    assert torch.allclose(merged.bboxes, box)
-    assert torch.equal(merged.masks, mask)
+    module = init_model(ROOT / DEMO)
+    for fuse, score in ((False, 0.9), (True, (0.8 + 0.9) / 2)):
+        tta = InstanceSegTTAModel(module=module, tta_cfg=dict(
+            nms=dict(type='nms', iou_threshold=0.5), max_per_img=10, fuse=fuse))
+        merged = tta.merge_preds([[view(False), view(True)]])[0].pred_instances
+        # One object: NMS keeps the flipped view's (higher) score, voting averages the
+        # two views' scores; either way the box and mask are the original frame's.
+        assert len(merged) == 1 and merged.scores.item() == pytest.approx(score), fuse
+        assert torch.allclose(merged.bboxes, box)
+        assert torch.equal(merged.masks, mask)
+
+
+def test_fused_detection_is_the_score_weighted_vote_of_its_views():
+    """Three views of one object, boxes and masks shifted by a pixel or two, and a
+    second object seen in one view only: the fused box is the score-weighted mean box,
+    the mask the weighted mean mask thresholded at 0.5, the score the summed score over
+    the number of views (so the object seen once drops in rank), computed by hand."""
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    from mmvision_ext.models.detectors import InstanceSegTTAModel
+    h, w = 24, 32
+    boxes = [torch.tensor([4., 4., 14., 12.]), torch.tensor([5., 4., 15., 12.]),
+             torch.tensor([4., 5., 14., 13.])]
+    scores = [0.9, 0.6, 0.3]
+    masks = []
+    for b in boxes:
+        m = torch.zeros(h, w, dtype=torch.bool)
+        x0, y0, x1, y1 = b.int().tolist()
+        m[y0:y1, x0:x1] = True
+        masks.append(m)
+    lone_box, lone_mask = torch.tensor([20., 14., 30., 22.]), torch.zeros(h, w, dtype=torch.bool)
+    lone_mask[14:22, 20:30] = True
+
+    def view(i):
+        s = DetDataSample(metainfo=dict(ori_shape=(h, w), img_shape=(h, w), flip=False))
+        b, sc, m = [boxes[i]], [scores[i]], [masks[i]]
+        if i == 2:
+            b, sc, m = b + [lone_box], sc + [0.95], m + [lone_mask]
+        s.pred_instances = InstanceData(bboxes=torch.stack(b), scores=torch.tensor(sc),
+                                        labels=torch.zeros(len(b), dtype=torch.long),
+                                        masks=torch.stack(m))
+        return s
+
+    tta = InstanceSegTTAModel(module=init_model(ROOT / DEMO), tta_cfg=dict(
+        nms=dict(type='nms', iou_threshold=0.5), max_per_img=10))
+    merged = tta.merge_preds([[view(0), view(1), view(2)]])[0].pred_instances
+    weights = torch.tensor(scores)
+    by_hand_box = (weights[:, None] * torch.stack(boxes)).sum(0) / weights.sum()
+    by_hand_mask = (weights[:, None, None] * torch.stack(masks).float()).sum(0) \
+        / weights.sum() >= 0.5
+    order = merged.scores.argsort(descending=True)
+    obj, lone = order.tolist()
+    assert torch.allclose(merged.bboxes[obj], by_hand_box)
+    assert torch.equal(merged.masks[obj], by_hand_mask)
+    assert merged.scores[obj].item() == pytest.approx(sum(scores) / 3)
+    assert merged.scores[lone].item() == pytest.approx(0.95 / 3)
+    assert torch.allclose(merged.bboxes[lone], lone_box)
 
 
 # --- learning, distributed launch, TTA ----------------------------------------------------
@@ -107,7 +158,7 @@ def demo_trained(coco_root, tmp_path_factory):
     evaluates the 30 held-out images at the end."""
     work = tmp_path_factory.mktemp('det_demo')
     run_tool('tools/train.py', DEMO, '--work-dir', work, '--cfg-options', *data_opts(coco_root),
-             timeout=1200)
+             timeout=2400)
     return work
 
 

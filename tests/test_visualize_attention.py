@@ -138,7 +138,7 @@ def load_tool():
     return module
 
 
-def test_clear_errors(tmp_path):
+def test_clear_errors(tmp_path, capsys):
     image, checkpoint = tmp_path / 'scene.png', tmp_path / 'model.pth'
     one_object_image(image, 0, 100)
     checkpoint.write_bytes(b'')  # the checks below stop before it is read
@@ -154,9 +154,16 @@ def test_clear_errors(tmp_path):
     tool, pcn = load_tool(), 'configs/cls_patchconvnet_s60_in1k.py'
 
     def error(*args):
+        """The one line the tool prints on stderr before it exits non-zero."""
+        capsys.readouterr()
         with pytest.raises(SystemExit) as exc:
             tool.main([str(a) for a in args])
-        return str(exc.value.code)
+        assert exc.value.code not in (0, None)
+        if isinstance(exc.value.code, str):  # sys.exit('error: ...') prints it too
+            return exc.value.code
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1, lines
+        return lines[0]
 
     assert error(pcn, checkpoint, tmp_path / 'missing.jpg') == \
         f'error: image not found: {tmp_path / "missing.jpg"}'

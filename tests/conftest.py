@@ -43,6 +43,15 @@ def ade_root(tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
+def coco_root(tmp_path_factory):
+    """Synthetic COCO-format set of the detection demo (200 + 30 images, 160 px)."""
+    from mmvision_ext.datasets import make_dataset
+    root = tmp_path_factory.mktemp('coco') / 'synthetic_coco'
+    make_dataset('coco', str(root), num_train=200, num_val=30, size=160, seed=2)
+    return root
+
+
+@pytest.fixture(scope='session')
 def imagenet_root(tmp_path_factory):
     """Synthetic ImageNet-format set of the classification tests (800 + 200, 64 px)."""
     from mmvision_ext.datasets import make_dataset

@@ -34,14 +34,6 @@ def read_metrics(work_dir):
     return [r for r in records if 'coco/bbox_mAP' in r][-1]
 
 
-@pytest.fixture(scope='session')
-def coco_root(tmp_path_factory):
-    from mmvision_ext.datasets import make_dataset
-    root = tmp_path_factory.mktemp('coco') / 'synthetic_coco'
-    make_dataset('coco', str(root), num_train=200, num_val=30, size=160, seed=2)
-    return root
-
-
 # --- configs against the thesis -------------------------------------------------------
 @pytest.mark.parametrize('name,params_m', [('patchconvnet_s60', 44.9),
                                            ('patchconvnet_s120', 67.4)])

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.xdist_group('reliability')
 
 PLUGINS = ROOT / 'tests' / 'plugins'
 SEG_DEMO = ROOT / 'configs' / 'upernet_patchconvnet_demo_synthetic.py'
+DET_DEMO = ROOT / 'configs' / 'mask_rcnn_patchconvnet_demo_synthetic.py'
 
 
 def seg_config(out, ade_root, iters, interval, keep=1):
@@ -43,6 +44,31 @@ param_scheduler = [
 ]
 default_hooks = dict(logger=dict(interval=1),
                      checkpoint=dict(interval={interval}, max_keep_ckpts={keep}))
+""")
+    return path
+
+
+def det_config(out, coco_root, epochs, interval):
+    """The Mask R-CNN demo with a 2-block backbone on 16 images (4 iterations an epoch),
+    data-loader workers and a checkpoint every ``interval`` iterations; no validation.
+    Its random streams: flips and multi-scale resizes in the workers, the RPN's and the
+    RoI head's box samplers in the main process."""
+    loader = f"dataset=dict(data_root='{coco_root}/', indices=16)"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / 'det_chaos.py'
+    path.write_text(f"""
+_base_ = ['{DET_DEMO}']
+custom_imports = dict(imports=['mmvision_ext', 'kill_during_save'], allow_failed_imports=False)
+model = dict(backbone=dict(arch=dict(depth=2), drop_path_rate=0.1))
+train_dataloader = dict(batch_size=4, num_workers=2, persistent_workers=True, {loader})
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+test_dataloader = dict({loader})
+train_cfg = dict(max_epochs={epochs}, val_interval={epochs})
+param_scheduler = [dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=4)]
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(by_epoch=False, interval={interval}, max_keep_ckpts=1))
 """)
     return path
 
@@ -98,7 +124,7 @@ def train_with_kills(config, work, rng, kills=2):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 done += 1
-        _, err = proc.communicate(timeout=600)
+        _, err = proc.communicate(timeout=300)
         if kill_on_save:
             assert proc.returncode == -signal.SIGKILL, err.decode()[-2000:]
             done += 1
@@ -129,15 +155,21 @@ def assert_same_training_state(a, b):
     return compared
 
 
-@pytest.mark.parametrize('task', ['segmentation', 'classification'])
-def test_killed_and_resumed_run_ends_bitwise_equal(task, tmp_path, ade_root, imagenet_root):
+@pytest.mark.parametrize('task', ['segmentation', 'classification', 'detection'])
+def test_killed_and_resumed_run_ends_bitwise_equal(task, tmp_path, request):
     """SIGKILL at random moments and once in the middle of a checkpoint write, resumed
     each time: the final weights, optimizer and EMA equal an uninterrupted run's, bit for
     bit (UperNet with drop-path; DeiT's recipe with Mixup/CutMix, RandAugment, repeated
-    augmentation, EMA and mid-epoch checkpoints; two data-loader workers)."""
+    augmentation, EMA and mid-epoch checkpoints; Mask R-CNN with its box samplers; two
+    data-loader workers)."""
     if task == 'segmentation':
+        ade_root = request.getfixturevalue('ade_root')
         config, final = seg_config(tmp_path, ade_root, iters=30, interval=3), 'iter_30.pth'
+    elif task == 'detection':
+        coco_root = request.getfixturevalue('coco_root')
+        config, final = det_config(tmp_path, coco_root, epochs=3, interval=2), 'iter_12.pth'
     else:
+        imagenet_root = request.getfixturevalue('imagenet_root')
         config, final = cls_config(tmp_path, imagenet_root, epochs=4, interval=3), 'iter_20.pth'
     straight = tmp_path / 'straight'
     subprocess.run(train_cmd(config, straight), cwd=ROOT, env=env_with_plugins(), check=True,
@@ -148,6 +180,54 @@ def test_killed_and_resumed_run_ends_bitwise_equal(task, tmp_path, ade_root, ima
     compared = assert_same_training_state(straight / final, chaos / final)
     print(f'{task}: {kills} kills, {compared} tensors bitwise equal')
     assert not list(chaos.glob('.*.tmp'))  # the killed write's temporary file is gone
+
+
+ORPHAN_SCRIPT = """
+import os, signal, sys
+import numpy as np, torch
+from torch.utils.data import DataLoader
+from mmvision_ext.engine.reproducibility import make_resumable
+
+class Big(torch.utils.data.Dataset):  # pickled through the pipe, as mmdet's masks are
+    def __len__(self):
+        return 64
+    def __getitem__(self, i):
+        return dict(mask=np.ones((512, 512), np.uint8))
+
+loader = make_resumable(DataLoader(Big(), batch_size=2, num_workers=2, collate_fn=list,
+                                   persistent_workers=True), seed=0)
+it = iter(loader)
+next(it)
+with open(sys.argv[1], 'w') as f:
+    f.write(' '.join(str(w.pid) for w in it._workers))
+os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer: the main process only
+"""
+
+
+def _alive(pid):
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().split(')')[-1].split()[0] not in ('Z', 'X')
+    except FileNotFoundError:
+        return False
+
+
+def test_data_loader_workers_die_with_a_killed_main_process(tmp_path):
+    """torch's workers outlive a SIGKILLed main process whose results they could not
+    deliver (they wait at exit for a full pipe); ours end with it."""
+    pids_file = tmp_path / 'pids'
+    proc = subprocess.run([sys.executable, '-c', ORPHAN_SCRIPT, str(pids_file)], cwd=ROOT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    pids = [int(p) for p in pids_file.read_text().split()]
+    assert len(pids) == 2
+    deadline = time.time() + 15  # torch's watchdog alone would stop them after 5 s
+    while any(map(_alive, pids)) and time.time() < deadline:
+        time.sleep(0.2)
+    alive = [p for p in pids if _alive(p)]
+    for p in alive:
+        os.kill(p, signal.SIGKILL)
+    assert not alive, f'workers {alive} outlived their main process'
 
 
 # --- crash-safe checkpoints ------------------------------------------------------------

@@ -19,7 +19,11 @@ has already trained on without loading them (mmengine loads and discards them).
 The data loader gets a generator of its own, so starting an iterator (at resume,
 or for validation) draws nothing from torch's global generator.
 """
+import ctypes
+import os
 import random
+import signal
+import sys
 
 import numpy as np
 import torch
@@ -170,6 +174,31 @@ class ResumableBatchSampler(Sampler):
             yield [(epoch, batch, slot, index) for slot, index in enumerate(indices)]
 
 
+class _DieWithParent:
+    """A data-loader ``worker_init_fn`` that first asks Linux to SIGKILL the worker when
+    its parent dies, then calls the loader's own ``worker_init_fn``.
+
+    A torch worker whose main process is SIGKILLed (preemption, the OOM killer) leaves
+    its loop, but then waits forever at exit for its queue's feeder thread, which is
+    blocked writing results nobody reads (pickled masks fill the pipe): the orphan keeps
+    its memory and the job's output pipes open. ``PR_SET_PDEATHSIG`` ends it with its
+    parent. Elsewhere than on Linux only the loader's own function runs.
+    """
+
+    def __init__(self, worker_init_fn=None):
+        self.worker_init_fn = worker_init_fn
+        self.parent_pid = os.getpid()
+
+    def __call__(self, worker_id):
+        if sys.platform.startswith('linux'):
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != self.parent_pid:  # it died before the call
+                os.kill(os.getpid(), signal.SIGKILL)
+        if self.worker_init_fn is not None:
+            self.worker_init_fn(worker_id)
+
+
 def make_resumable(dataloader, seed):
     """The same data loader, with per-sample seeds and a batch sampler that can skip."""
     if isinstance(dataloader.batch_sampler, ResumableBatchSampler) or \
@@ -178,7 +207,8 @@ def make_resumable(dataloader, seed):
     kwargs = dict(
         num_workers=dataloader.num_workers, collate_fn=dataloader.collate_fn,
         pin_memory=dataloader.pin_memory, timeout=dataloader.timeout,
-        worker_init_fn=dataloader.worker_init_fn,
+        worker_init_fn=(_DieWithParent(dataloader.worker_init_fn)
+                        if dataloader.num_workers > 0 else dataloader.worker_init_fn),
         multiprocessing_context=dataloader.multiprocessing_context,
         persistent_workers=dataloader.persistent_workers and dataloader.num_workers > 0,
         pin_memory_device=dataloader.pin_memory_device,

@@ -11,8 +11,10 @@ setup:
 demo: setup
 	@$(PY) tools/demo.py --work-dir $(DEMO_DIR)
 
+# Both cores; --dist loadfile keeps each test file on one worker, so the trained demos
+# that a file's tests share are built once.
 test: setup
-	@$(PY) -m pytest tests -q -n 2 --dist loadgroup --durations=10
+	@$(PY) -m pytest tests -q -n 2 --dist loadfile --durations=10
 
 clean-demo:
 	rm -rf $(DEMO_DIR)

@@ -13,9 +13,6 @@ from conftest import ROOT, run_tool
 from mmvision_ext.analysis import count_params
 from mmvision_ext.apis import init_model
 
-# One xdist worker runs this module: its fixtures (trained models) are built once.
-pytestmark = pytest.mark.xdist_group('detection')
-
 DEMO = 'configs/mask_rcnn_patchconvnet_demo_synthetic.py'
 
 

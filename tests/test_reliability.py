@@ -13,9 +13,6 @@ import torch
 
 from conftest import ROOT, run_tool, tiny_config
 
-# One xdist worker runs this module: its fixtures (trained models) are built once.
-pytestmark = pytest.mark.xdist_group('reliability')
-
 PLUGINS = ROOT / 'tests' / 'plugins'
 SEG_DEMO = ROOT / 'configs' / 'upernet_patchconvnet_demo_synthetic.py'
 DET_DEMO = ROOT / 'configs' / 'mask_rcnn_patchconvnet_demo_synthetic.py'

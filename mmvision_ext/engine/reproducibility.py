@@ -182,7 +182,9 @@ class _DieWithParent:
     its loop, but then waits forever at exit for its queue's feeder thread, which is
     blocked writing results nobody reads (pickled masks fill the pipe): the orphan keeps
     its memory and the job's output pipes open. ``PR_SET_PDEATHSIG`` ends it with its
-    parent. Elsewhere than on Linux only the loader's own function runs.
+    parent; Linux sends it when the thread that started the worker ends, which for
+    mmengine's loops is the main thread. Elsewhere than on Linux only the loader's own
+    function runs.
     """
 
     def __init__(self, worker_init_fn=None):

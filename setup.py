@@ -1,12 +1,32 @@
 """mmvision_ext: DeiT III, DeiT, CaiT, ResMLP and PatchConvNet for OpenMMLab."""
 import re
+import shutil
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).parent
 VERSION = re.search(r"__version__ = '([^']+)'",
                     (ROOT / 'mmvision_ext' / 'version.py').read_text()).group(1)
+
+
+
+class BuildPyWithMim(build_py):
+    """Ship ``configs/`` and ``tools/`` inside the package as ``mmvision_ext/.mim/``
+    (the layout of mmseg, mmdet and mmpretrain wheels, which ``mim`` and
+    ``mmvision_ext.configs.find_config`` read). An editable install reads them from
+    the checkout instead."""
+
+    def run(self):
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            return
+        mim = Path(self.build_lib) / 'mmvision_ext' / '.mim'
+        for name in ('configs', 'tools'):
+            shutil.copytree(ROOT / name, mim / name, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+
 
 setup(
     name='mmvision_ext',
@@ -33,5 +53,6 @@ setup(
         'regex',
     ],
     extras_require={'tests': ['pytest>=8']},
+    cmdclass={'build_py': BuildPyWithMim},
     zip_safe=False,
 )

@@ -7,19 +7,19 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
+from mmvision_ext.configs import find_config
 from mmvision_ext.registry import MODELS
 from mmvision_ext.runner_utils import without_teacher
 
-
-def _strip_pretrained(cfg):
+def strip_pretrained(cfg):
     """Drop ``init_cfg`` entries: weights come from ``checkpoint`` (or stay random)."""
     if isinstance(cfg, dict):
         cfg.pop('init_cfg', None)
         for v in cfg.values():
-            _strip_pretrained(v)
+            strip_pretrained(v)
     elif isinstance(cfg, list):
         for v in cfg:
-            _strip_pretrained(v)
+            strip_pretrained(v)
 
 
 def load_model_checkpoint(model, checkpoint):
@@ -32,7 +32,8 @@ def load_model_checkpoint(model, checkpoint):
 
 
 def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
-    """Build the model of ``config`` (path or Config), load ``checkpoint`` if given,
+    """Build the model of ``config`` (a path, a config name such as
+    ``'upernet_patchconvnet_b60'``, or a Config), load ``checkpoint`` if given,
     move it to ``device`` and return it in eval mode with ``model.cfg`` set.
 
     ``device='meta'`` builds the model without memory or weight initialisation, in
@@ -40,16 +41,14 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
     counts (``model.to_empty(device='cpu')`` gives it uninitialised storage, for
     example to count FLOPs)."""
     if isinstance(config, (str, Path)):
-        if not Path(config).is_file():
-            raise FileNotFoundError(f'config file not found: {config}')
-        config = Config.fromfile(str(config))
+        config = Config.fromfile(str(find_config(config)))
     elif not isinstance(config, Config):
         raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
     if cfg_options:
         config.merge_from_dict(cfg_options)
     init_default_scope(config.get('default_scope', 'mmengine'))
     model_cfg = without_teacher(config.model.copy())
-    _strip_pretrained(model_cfg)
+    strip_pretrained(model_cfg)
     # As mmengine's Runner: a top-level data_preprocessor (mmpretrain's convention)
     # is the model's unless the model names its own.
     if config.get('data_preprocessor') is not None:
@@ -87,4 +86,4 @@ def get_pooling_attention(model, inputs, block=-1):
     return head.attention_maps(model.backbone(inputs), hw, block)
 
 
-__all__ = ['init_model', 'get_pooling_attention']
+__all__ = ['init_model', 'find_config', 'get_pooling_attention']

@@ -5,29 +5,19 @@ The family and variant are read off the keys and shapes; the converted dict is
 checked key by key and shape by shape against the model it is meant for, and any
 mismatch is an error that names the keys.
 """
-import re
 from collections import OrderedDict
 
 import torch
 
-from mmvision_ext.errors import UserError
+from mmvision_ext.errors import ConversionError
 from mmvision_ext.models.backbones import CaiT, DeiT3ViT, DeiTViT, PatchConvNet, ResMLP
 
-FAMILIES = ('deit3', 'deit', 'cait', 'resmlp', 'patchconvnet')
-BACKBONES = {'deit3': DeiT3ViT, 'deit': DeiTViT, 'cait': CaiT, 'resmlp': ResMLP,
-             'patchconvnet': PatchConvNet}
-# Keys of these families' pooling/classifier parts; the rest is the trunk.
-HEAD_KEYS = {
-    'deit3': ('head.',),
-    'deit': ('head.', 'head_dist.'),
-    'cait': ('cls_token', 'blocks_token_only.', 'norm.', 'head.'),
-    'resmlp': ('head.',),
-    'patchconvnet': ('cls_token', 'blocks_token_only.', 'norm.', 'head.'),
-}
-
-
-class ConversionError(UserError, ValueError):
-    """A checkpoint that cannot be converted, with the reason."""
+# Each family's backbone class says how its official checkpoints map to this project
+# (``is_official_checkpoint``, ``official_key``, ``official_variant``,
+# ``official_to_mmvx``, ``classifier_config_name``; see IsotropicBackbone). Order
+# matters only for detection: the first family that recognises a checkpoint wins.
+BACKBONES = {cls.family: cls for cls in (PatchConvNet, CaiT, ResMLP, DeiT3ViT, DeiTViT)}
+FAMILIES = tuple(BACKBONES)
 
 
 def unwrap_state_dict(ckpt):
@@ -51,121 +41,39 @@ def unwrap_state_dict(ckpt):
 
 def detect_family(sd):
     """Family of an unwrapped official or timm state dict."""
-    if 'blocks.0.attn.qkv_pos.0.weight' in sd:
-        return 'patchconvnet'
-    if 'blocks.0.attn.proj_l.weight' in sd:
-        return 'cait'
-    if 'blocks.0.norm1.alpha' in sd:
-        return 'resmlp'
-    if 'blocks.0.attn.qkv.weight' in sd:
-        has_ls = 'blocks.0.gamma_1' in sd or 'blocks.0.ls1.gamma' in sd
-        return 'deit3' if has_ls else 'deit'
-    if 'backbone.blocks.0.attn.qkv_pos.0.weight' in sd or 'backbone.patch_embed.proj.weight' in sd:
+    for family, cls in BACKBONES.items():
+        if cls.is_official_checkpoint(sd):
+            return family
+    if any(k.startswith('backbone.') for k in sd):
         raise ConversionError('this checkpoint is already in mmvision_ext layout (backbone.*)')
     raise ConversionError('cannot tell the family from the keys (first keys: '
                           f'{list(sd)[:5]}); pass --family')
 
 
-def _timm_to_official(sd, family):
-    """timm renamed a few official keys; map them back."""
-    out = OrderedDict()
-    for k, v in sd.items():
-        if family == 'deit3':
-            k = re.sub(r'\.ls([12])\.gamma$', r'.gamma_\1', k)
-        elif family == 'resmlp':
-            k = k.replace('stem.', 'patch_embed.').replace('.linear_tokens.', '.attn.')
-            k = k.replace('.mlp_channels.', '.mlp.')
-            k = re.sub(r'\.ls([12])$', r'.gamma_\1', k)
-        out[k] = v
-    return out
-
-
-def _grid(num_tokens):
-    side = int(round(num_tokens ** 0.5))
-    if side * side != num_tokens:
-        raise ConversionError(f'{num_tokens} position tokens are not a square grid')
-    return side
-
-
 def infer_variant(sd, family):
-    """Model settings of an official-layout state dict: arch name, img_size, flags."""
-    depth = 1 + max(int(k.split('.')[1]) for k in sd if k.startswith('blocks.'))
-    info = dict(family=family, num_classes=None, img_size=None, distilled=False,
-                multi_token=False)
-    if family == 'patchconvnet':
-        dim = sd['blocks.0.gamma_1'].shape[0]
-        patch = 16
-        info['multi_token'] = sd['cls_token'].shape[1] > 1
-        info['num_classes'] = (sd['cls_token'].shape[1] if info['multi_token']
-                               else sd['head.weight'].shape[0])
-        info['norm'] = 'BN' if 'blocks.0.norm1.running_mean' in sd else 'LN'
-    else:
-        w = sd['patch_embed.proj.weight']
-        dim, patch = w.shape[0], w.shape[-1]
-        info['num_classes'] = sd['head.weight'].shape[0]
-        if family == 'resmlp':
-            info['img_size'] = _grid(sd['blocks.0.attn.weight'].shape[0]) * patch
-        else:
-            n = sd['pos_embed'].shape[1]
-            if family == 'deit':
-                info['distilled'] = 'dist_token' in sd
-                n -= 2 if info['distilled'] else 1
-            info['img_size'] = _grid(n) * patch
-    for name, s in BACKBONES[family].arch_zoo.items():
-        if (s['embed_dims'], s['depth'], s['patch_size']) == (dim, depth, patch):
-            info['arch'] = name
-            return info
-    raise ConversionError(f'no {family} variant has width {dim}, depth {depth} and patch '
-                          f'{patch}; known: {", ".join(BACKBONES[family].arch_zoo)}')
-
-
-def official_to_mmvx(sd, family):
-    """Rename an official-layout state dict to ``backbone.*`` / ``head.*`` keys."""
-    out = OrderedDict()
-    head_keys = HEAD_KEYS[family]
-    multi = family == 'patchconvnet' and sd['cls_token'].shape[1] > 1
-    per_class = {}
-    for k, v in sd.items():
-        if family == 'resmlp' and k.endswith(('.alpha', '.beta')):
-            v = v.reshape(1, 1, -1)
-        if multi and re.match(r'head\.\d+\.(weight|bias)$', k):
-            _, idx, kind = k.split('.')
-            per_class.setdefault(kind, {})[int(idx)] = v
-            continue
-        out[('head.' if k.startswith(head_keys) else 'backbone.') + k] = v
-    for kind, parts in per_class.items():
-        # The official per-class Linear(C, 1) units, stacked into one (K, C) layer.
-        out[f'head.head.{kind}'] = torch.cat([parts[i].reshape(1, -1) if kind == 'weight'
-                                              else parts[i].reshape(1)
-                                              for i in sorted(parts)], dim=0)
-    return out
+    """Model settings of an official-layout state dict: family, arch, num_classes and
+    the family's flags."""
+    return dict(family=family, **BACKBONES[family].official_variant(sd))
 
 
 def model_config(info):
-    """mmpretrain ``ImageClassifier`` config of a variant described by ``infer_variant``."""
-    family, arch = info['family'], info['arch']
-    s = BACKBONES[family].get_arch(arch)
-    backbone = dict(type=BACKBONES[family].__name__, arch=arch, out_type='tokens')
-    if info.get('img_size') and family != 'patchconvnet':
-        backbone['img_size'] = info['img_size']
-    if family == 'deit':
-        backbone['distilled'] = info['distilled']
-    if family == 'patchconvnet' and info.get('norm', 'LN') != 'LN':
-        backbone['norm'] = info['norm']
-    head = dict(num_classes=info['num_classes'], in_channels=s['embed_dims'])
-    if family in ('deit3', 'deit') and not info.get('distilled'):
-        head.update(type='TokenPoolClsHead', pool='cls')
-    elif family == 'deit':
-        head.update(type='DistilledClsHead')
-    elif family == 'resmlp':
-        head.update(type='TokenPoolClsHead', pool='avg')
-    elif family == 'cait':
-        head.update(type='ClassAttentionClsHead', num_heads=s['num_heads'], depth=2,
-                    mlp_ratio=4., layer_scale_init=s['layer_scale_init'])
-    else:
-        head.update(type='ClassAttentionClsHead', num_heads=1, depth=1, mlp_ratio=3.,
-                    layer_scale_init=s['layer_scale_init'], multi_token=info['multi_token'])
-    return dict(type='ImageClassifier', backbone=backbone, head=head)
+    """The classifier config of a variant described by ``infer_variant``: the model of
+    the family's own config for that arch (``configs/cls_<family>_<arch>_in1k.py``),
+    with the checkpoint's number of classes and flags."""
+    from mmengine.config import Config
+
+    from mmvision_ext.apis import find_config, strip_pretrained
+    from mmvision_ext.runner_utils import without_teacher
+    cls = BACKBONES[info['family']]
+    model = without_teacher(Config.fromfile(str(find_config(
+        cls.classifier_config_name(info)))).model)
+    strip_pretrained(model)
+    # The recipe's loss wants Mixup's soft targets; a converted model is evaluated or
+    # fine-tuned on plain labels, with the head's default cross-entropy.
+    model.head.pop('loss', None)
+    for part, overrides in cls.classifier_overrides(info).items():
+        model[part].update(overrides)
+    return model.to_dict()
 
 
 def build_classifier(info, device=None):
@@ -202,9 +110,10 @@ def convert_checkpoint(ckpt, family=None):
     detected = detect_family(sd) if family is None else family
     if detected not in FAMILIES:
         raise ConversionError(f'unknown family {family!r}; choose one of {", ".join(FAMILIES)}')
-    sd = _timm_to_official(sd, detected)
+    cls = BACKBONES[detected]
+    sd = OrderedDict((cls.official_key(k), v) for k, v in sd.items())
     info = infer_variant(sd, detected)
-    out = official_to_mmvx(sd, detected)
+    out = cls.official_to_mmvx(sd)
     check_against_model(out, build_classifier(info, device='meta'))
     return out, info
 

@@ -23,6 +23,10 @@ class ConfigError(UserError, ValueError):
     """A config value that a module refuses (an unknown variant, a wrong size, ...)."""
 
 
+class ConversionError(UserError, ValueError):
+    """A checkpoint that cannot be converted, with the reason."""
+
+
 # mmengine's build_from_cfg re-raises as ``type(e)(f'class `X` in path: {e}')``, nested
 # once per level of the config; the class is named in our messages already.
 _BUILD_PREFIX = re.compile(r'^class `\w+` in [^:]+: ')

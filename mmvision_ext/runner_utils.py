@@ -9,6 +9,7 @@ import torch
 from mmengine.config import Config
 
 from mmvision_ext.engine.checkpoint import check_checkpoint_file
+from mmvision_ext.configs import find_config
 from mmvision_ext.errors import UserError, exit_on_user_error
 from mmvision_ext.registry import MODELS
 
@@ -33,8 +34,9 @@ DATASET_HINTS = {
 
 
 def load_config(path, cfg_options=None, work_dir=None):
-    if not osp.isfile(path):
-        raise UserError(f'config file not found: {path}')
+    """The config of a path or a config name, with ``cfg_options`` merged and
+    ``work_dir`` set (default ``./work_dirs/<config name>``)."""
+    path = str(find_config(path))
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

@@ -1,6 +1,7 @@
 """The stack is installed, imports, and its compiled ops run; the setup scripts fail clearly."""
 import subprocess
 import tarfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -83,3 +84,64 @@ def test_setup_is_a_noop_when_up_to_date():
     import os
     proc = _run_setup(dict(os.environ))
     assert proc.returncode == 0 and 'up to date' in proc.stdout
+
+
+def test_wheel_ships_configs_and_tools(tmp_path):
+    """``pip install`` of the wheel (not editable) into a new environment that already
+    has the stack installs nothing else, and from a folder outside the checkout the
+    installed tools train the demo config by name and ``init_model`` builds a config by
+    name: configs and tools travel inside the package (``mmvision_ext/.mim``)."""
+    import os
+    import shutil
+    import sys
+    import sysconfig
+    src = tmp_path / 'src'  # built from a copy: the checkout gets no build/ or egg-info
+    for name in ('mmvision_ext', 'configs', 'tools'):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns('__pycache__'))
+    for name in ('setup.py', 'README.md', 'LICENSE'):
+        shutil.copy2(ROOT / name, src / name)
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    pip = [sys.executable, '-m', 'pip', '--disable-pip-version-check', '-q']
+    subprocess.run(pip + ['wheel', '--no-deps', '--no-build-isolation', '-w', str(tmp_path / 'dist'),
+                          str(src)], check=True, capture_output=True, env=env, cwd=tmp_path)
+    wheel, = (tmp_path / 'dist').glob('mmvision_ext-*.whl')
+
+    venv = tmp_path / 'venv'
+    subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(venv)], check=True)
+    py = venv / 'bin' / 'python'
+    site = subprocess.run([py, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    # The stack of the project's environment, seen by the new one through links to
+    # everything in its site-packages but the editable mmvision_ext.
+    stack = tmp_path / 'stack'
+    stack.mkdir()
+    for entry in Path(sysconfig.get_paths()['purelib']).iterdir():
+        if 'mmvision_ext' not in entry.name and not entry.name.endswith('.pth'):
+            (stack / entry.name).symlink_to(entry)
+    (Path(site) / 'stack.pth').write_text(f'{stack}\n')
+    proc = subprocess.run([py, '-m', 'pip', '--disable-pip-version-check', 'install',
+                           '--no-index', str(wheel)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    installed = sorted(p.name for p in Path(site).glob('*.dist-info'))
+    assert len(installed) == 1 and installed[0].startswith('mmvision_ext-'), installed
+
+    work = tmp_path / 'elsewhere'
+    work.mkdir()
+    code = ('import mmvision_ext, sys; from mmvision_ext.apis import init_model; '
+            'm = init_model("upernet_patchconvnet_b60", device="meta"); '
+            'print(mmvision_ext.__file__, m.backbone.num_layers)')
+    proc = subprocess.run([py, '-c', code], capture_output=True, text=True, env=env, cwd=work)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == [f'{site}/mmvision_ext/__init__.py', '60']
+    tools = Path(site) / 'mmvision_ext' / '.mim' / 'tools'
+    subprocess.run([py, tools / 'make_demo_data.py', 'data/synthetic_ade20k', '--task', 'ade20k',
+                    '--num-train', '8', '--num-val', '2', '--size', '128'],
+                   check=True, capture_output=True, env=env, cwd=work)
+    proc = subprocess.run([py, tools / 'train.py', 'upernet_patchconvnet_demo_synthetic',
+                           '--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+                           'default_hooks.checkpoint.interval=2',
+                           'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0'],
+                          capture_output=True, text=True, env=env, cwd=work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (work / 'work_dirs/upernet_patchconvnet_demo_synthetic/iter_2.pth').is_file()

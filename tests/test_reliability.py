@@ -18,22 +18,30 @@ SEG_DEMO = ROOT / 'configs' / 'upernet_patchconvnet_demo_synthetic.py'
 DET_DEMO = ROOT / 'configs' / 'mask_rcnn_patchconvnet_demo_synthetic.py'
 
 
-def seg_config(out, ade_root, iters, interval, keep=1):
-    """The segmentation demo with drop-path, data-loader workers, ``iters`` iterations and
-    a checkpoint every ``interval``; no validation."""
-    loader = f"dataset=dict(data_root='{ade_root}')"
-    warmup = min(5, iters // 2)
+def demo_chaos_config(out, demo, dataset, task_lines):
+    """A demo config with data-loader workers (persistent, so that resuming restarts
+    them), the ``dataset`` settings and no validation, plus the task's ``task_lines``."""
+    loader = f'dataset=dict({dataset})'
     out.mkdir(parents=True, exist_ok=True)
-    path = out / 'seg_chaos.py'
+    path = out / f'{demo.stem}_chaos.py'
     path.write_text(f"""
-_base_ = ['{SEG_DEMO}']
+_base_ = ['{demo}']
 custom_imports = dict(imports=['mmvision_ext', 'kill_during_save'], allow_failed_imports=False)
-model = dict(backbone=dict(arch=dict(depth=4), drop_path_rate=0.1))
 train_dataloader = dict(batch_size=4, num_workers=2, persistent_workers=True, {loader})
 val_dataloader = None
 val_cfg = None
 val_evaluator = None
 test_dataloader = dict({loader})
+""" + task_lines)
+    return path
+
+
+def seg_config(out, ade_root, iters, interval, keep=1):
+    """The segmentation demo with drop-path, ``iters`` iterations and a checkpoint every
+    ``interval``."""
+    warmup = min(5, iters // 2)
+    return demo_chaos_config(out, SEG_DEMO, f"data_root='{ade_root}'", f"""
+model = dict(backbone=dict(arch=dict(depth=4), drop_path_rate=0.1))
 train_cfg = dict(max_iters={iters}, val_interval={iters})
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end={warmup}),
@@ -42,32 +50,20 @@ param_scheduler = [
 default_hooks = dict(logger=dict(interval=1),
                      checkpoint=dict(interval={interval}, max_keep_ckpts={keep}))
 """)
-    return path
 
 
 def det_config(out, coco_root, epochs, interval):
-    """The Mask R-CNN demo with a 2-block backbone on 16 images (4 iterations an epoch),
-    data-loader workers and a checkpoint every ``interval`` iterations; no validation.
-    Its random streams: flips and multi-scale resizes in the workers, the RPN's and the
-    RoI head's box samplers in the main process."""
-    loader = f"dataset=dict(data_root='{coco_root}/', indices=16)"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / 'det_chaos.py'
-    path.write_text(f"""
-_base_ = ['{DET_DEMO}']
-custom_imports = dict(imports=['mmvision_ext', 'kill_during_save'], allow_failed_imports=False)
+    """The Mask R-CNN demo with a 2-block backbone on 16 images (4 iterations an epoch)
+    and a checkpoint every ``interval`` iterations. Its random streams: flips and
+    multi-scale resizes in the workers, the RPN's and the RoI head's box samplers in the
+    main process."""
+    return demo_chaos_config(out, DET_DEMO, f"data_root='{coco_root}/', indices=16", f"""
 model = dict(backbone=dict(arch=dict(depth=2), drop_path_rate=0.1))
-train_dataloader = dict(batch_size=4, num_workers=2, persistent_workers=True, {loader})
-val_dataloader = None
-val_cfg = None
-val_evaluator = None
-test_dataloader = dict({loader})
 train_cfg = dict(max_epochs={epochs}, val_interval={epochs})
 param_scheduler = [dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=4)]
 default_hooks = dict(logger=dict(interval=1),
                      checkpoint=dict(by_epoch=False, interval={interval}, max_keep_ckpts=1))
 """)
-    return path
 
 
 def cls_config(out, imagenet_root, epochs, interval):

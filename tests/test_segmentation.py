@@ -116,14 +116,12 @@ def demo_tta(trained_demo, ade_root):
     return read_test_metrics(work / 'ms')
 
 
-def test_tta_multi_scale_flip_reports_miou(trained_demo, demo_tta):
-    work, _ = trained_demo
+def test_tta_multi_scale_flip_reports_miou(demo_single, demo_tta):
     assert demo_tta['mIoU'] >= 50.0, demo_tta
-    # The run used the TTA model over six scales and both flips.
-    used = (work / 'ms' / 'upernet_patchconvnet_demo_synthetic.py').read_text()
-    assert "type='SegTTAModel'" in used
-    for ratio in (0.5, 0.75, 1.0, 1.25, 1.5, 1.75):
-        assert f'scale_factor={ratio}' in used
+    # The merged predictions are not the single view's (the dumped config names the
+    # TTA model whether or not --tta ran, so it proves nothing; the frame test below
+    # checks the merge itself).
+    assert (demo_tta['aAcc'], demo_tta['mIoU']) != (demo_single['aAcc'], demo_single['mIoU'])
 
 
 def test_tta_merges_the_views_of_each_image_in_its_own_frame(trained_demo, ade_root):

@@ -26,7 +26,7 @@ VISUALIZATION_HOOKS = {'seg': 'SegVisualizationHook', 'det': 'DetVisualizationHo
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
-    parser.add_argument('config', help='test config file path')
+    parser.add_argument('config', help='config file or config name')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where the metrics are dumped as json '
                         '(default: work_dirs/<config name>)')

@@ -29,11 +29,5 @@ max_epochs = 400
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='TimmLamb', lr=3e-3, weight_decay=0.02),
     clip_grad=dict(max_norm=1.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=5,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=5,
-         T_max=max_epochs - 5, convert_to_iter_based=True),
-]
 train_cfg = dict(max_epochs=max_epochs)
 auto_scale_lr = dict(base_batch_size=2048)

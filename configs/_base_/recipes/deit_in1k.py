@@ -46,11 +46,13 @@ optim_wrapper = dict(
             '.pos_embed': dict(decay_mult=0.0),
         }),
 )
+# The cosine ends with the run: mmengine's runner sets a scheduler's unset ``end`` to
+# train_cfg.max_epochs, so recipes that train longer only set max_epochs.
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
          convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=warmup_epochs,
-         T_max=max_epochs - warmup_epochs, convert_to_iter_based=True),
+         convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()

@@ -5,10 +5,4 @@ _base_ = ['./deit_in1k.py']
 max_epochs = 400
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='TimmLamb', lr=5e-3, weight_decay=0.2))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=5,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=5,
-         T_max=max_epochs - 5, convert_to_iter_based=True),
-]
 train_cfg = dict(max_epochs=max_epochs)

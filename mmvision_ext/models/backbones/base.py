@@ -1,5 +1,9 @@
 """What every isotropic backbone of the project shares: variant tables, output
-selection, frozen stages, gradient checkpointing and layer ids for lr decay."""
+selection, frozen stages, gradient checkpointing, layer ids for lr decay, and the
+interface through which ``mmvision_ext.converters`` reads each family's official
+checkpoints."""
+import re
+from collections import OrderedDict
 from typing import Sequence
 
 import torch
@@ -8,7 +12,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch.utils.checkpoint import checkpoint
 
-from mmvision_ext.errors import ConfigError
+from mmvision_ext.errors import ConfigError, ConversionError
 from ..layers import init_weights
 
 OUT_TYPES = ('featmap', 'tokens')
@@ -29,6 +33,11 @@ class IsotropicBackbone(BaseModule):
     arch_zoo: dict = {}
     # Parameter-name prefixes that belong to the embedding (layer id 0, frozen first).
     embed_params: tuple = ('patch_embed',)
+    # Name of the family in config names (``configs/cls_<family>_<arch>_in1k.py``).
+    family: str = ''
+    # Keys of the official classifier that this project keeps in the head
+    # (pooling and classifier); the rest are the backbone's.
+    official_head_keys: tuple = ('head.',)
 
     def __init__(self, out_indices=-1, out_type='featmap', frozen_stages=-1,
                  with_cp=False, init_cfg=None):
@@ -160,6 +169,68 @@ class IsotropicBackbone(BaseModule):
 
     def extra_repr(self):
         return f'out_indices={self.out_indices}, out_type={self.out_type!r}'
+
+    # --- official checkpoints ---------------------------------------------------
+    # facebookresearch/deit and timm release each family under the official module
+    # names; the backbones keep those names, so conversion is a split into
+    # ``backbone.*`` / ``head.*`` plus the few renames and reshapes a family declares.
+    @classmethod
+    def is_official_checkpoint(cls, sd) -> bool:
+        """Whether the unwrapped state dict ``sd`` is an official or timm model of this
+        family."""
+        return False
+
+    @classmethod
+    def official_key(cls, key: str) -> str:
+        """A key of timm's release of the family, renamed to the official one."""
+        return key
+
+    @classmethod
+    def official_variant(cls, sd) -> dict:
+        """What an official-layout state dict says about its model: ``arch``,
+        ``num_classes`` and the family's flags (``img_size``, ``distilled``, ...)."""
+        raise NotImplementedError
+
+    @classmethod
+    def official_to_mmvx(cls, sd):
+        """An official-layout state dict as ``backbone.*`` / ``head.*`` keys."""
+        return OrderedDict(
+            (('head.' if k.startswith(cls.official_head_keys) else 'backbone.') + k, v)
+            for k, v in sd.items())
+
+    @classmethod
+    def classifier_config_name(cls, info) -> str:
+        """The config whose classifier an ``official_variant`` result builds."""
+        return f'cls_{cls.family}_{info["arch"]}_in1k.py'
+
+    @classmethod
+    def classifier_overrides(cls, info) -> dict:
+        """``backbone`` / ``head`` settings that differ from that config's model."""
+        return dict(backbone=dict(img_size=info['img_size']) if info.get('img_size') else {},
+                    head=dict(num_classes=info['num_classes']))
+
+    @classmethod
+    def arch_of_shapes(cls, embed_dims, depth, patch_size):
+        """The variant of ``arch_zoo`` with these shapes."""
+        for name, s in cls.arch_zoo.items():
+            if (s['embed_dims'], s['depth'], s['patch_size']) == (embed_dims, depth, patch_size):
+                return name
+        raise ConversionError(
+            f'no {cls.family} variant has width {embed_dims}, depth {depth} and patch '
+            f'{patch_size}; known: {", ".join(cls.arch_zoo)}')
+
+
+def official_depth(sd, prefix='blocks.'):
+    """Number of ``blocks.<i>`` in a state dict."""
+    return 1 + max(int(k.split('.')[1]) for k in sd if re.match(rf'{re.escape(prefix)}\d+\.', k))
+
+
+def official_grid(num_tokens):
+    """Side of the square patch grid of ``num_tokens`` position / mixing rows."""
+    side = int(round(num_tokens ** 0.5))
+    if side * side != num_tokens:
+        raise ConversionError(f'{num_tokens} position tokens are not a square grid')
+    return side
 
 
 def check_image(x: torch.Tensor, name: str, patch_size: int = 1):

@@ -13,7 +13,7 @@ from timm.layers import trunc_normal_
 from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
 from ..layers import LayerScaleBlock, PatchEmbed, load_pos_embed_hook, resize_pos_embed
-from .base import IsotropicBackbone, check_image
+from .base import IsotropicBackbone, check_image, official_depth, official_grid
 
 
 class TalkingHeadAttention(nn.Module):
@@ -77,8 +77,11 @@ class CaiT(IsotropicBackbone):
         'm36': _cait(768, 36, 16, 1e-6),
         'm48': _cait(768, 48, 16, 1e-6),
     }
+    family = 'cait'
     embed_params = ('patch_embed', 'pos_embed')
     num_prefix_tokens = 0
+    # The official model's class-attention stage is ClassAttentionClsHead here.
+    official_head_keys = ('cls_token', 'blocks_token_only.', 'norm.', 'head.')
 
     def __init__(self, arch='xxs24', img_size=224, in_channels=3, drop_rate=0.,
                  attn_drop_rate=0., drop_path_rate=0., **kwargs):
@@ -112,3 +115,15 @@ class CaiT(IsotropicBackbone):
         if self.out_type == 'featmap':
             return tuple(self.tokens_to_maps(outs, hw))
         return tuple(outs)
+
+    # --- official checkpoints (facebookresearch/deit's cait_models.py, timm's cait_*) ---
+    @classmethod
+    def is_official_checkpoint(cls, sd):
+        return 'blocks.0.attn.proj_l.weight' in sd
+
+    @classmethod
+    def official_variant(cls, sd):
+        w = sd['patch_embed.proj.weight']
+        return dict(arch=cls.arch_of_shapes(w.shape[0], official_depth(sd), w.shape[-1]),
+                    num_classes=sd['head.weight'].shape[0],
+                    img_size=official_grid(sd['pos_embed'].shape[1]) * w.shape[-1])

@@ -9,6 +9,8 @@ reshapes to tokens and back in each block, and any H, W works (square or not).
 Parameters keep the official shapes and names, so official checkpoints load
 as they are.
 """
+import re
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -16,7 +18,7 @@ import torch.nn.functional as F
 from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
 from ..layers import DropPath, layer_scale_residual
-from .base import IsotropicBackbone, check_image
+from .base import IsotropicBackbone, check_image, official_depth
 
 
 def _conv3x3_s2(cin, cout):
@@ -124,6 +126,9 @@ def _pcn(embed_dims, depth, layer_scale_init=1e-6):
 @MODELS.register_module()
 class PatchConvNet(IsotropicBackbone):
     """PatchConvNet trunk. ``norm='LN'`` (default) or ``'BN'``; any input size."""
+    family = 'patchconvnet'
+    # The official attention-pooling stage is ClassAttentionClsHead here.
+    official_head_keys = ('cls_token', 'blocks_token_only.', 'norm.', 'head.')
     arch_zoo = {
         's60': _pcn(384, 60, 1e-4),
         's120': _pcn(384, 120),
@@ -159,3 +164,36 @@ class PatchConvNet(IsotropicBackbone):
         if self.out_type == 'featmap':
             return tuple(o.permute(0, 3, 1, 2) for o in outs)
         return tuple(o.flatten(1, 2) for o in outs)
+
+    # --- official checkpoints (facebookresearch/deit's patchconvnet_models.py) -----
+    @classmethod
+    def is_official_checkpoint(cls, sd):
+        return 'blocks.0.attn.qkv_pos.0.weight' in sd
+
+    @classmethod
+    def official_variant(cls, sd):
+        multi_token = sd['cls_token'].shape[1] > 1  # one class token per class
+        return dict(
+            arch=cls.arch_of_shapes(sd['blocks.0.gamma_1'].shape[0], official_depth(sd), 16),
+            num_classes=sd['cls_token'].shape[1] if multi_token else sd['head.weight'].shape[0],
+            multi_token=multi_token,
+            norm='BN' if 'blocks.0.norm1.running_mean' in sd else 'LN')
+
+    @classmethod
+    def classifier_overrides(cls, info):
+        return dict(backbone=dict(norm=info.get('norm', 'LN')),
+                    head=dict(num_classes=info['num_classes'],
+                              multi_token=info.get('multi_token', False)))
+
+    @classmethod
+    def official_to_mmvx(cls, sd):
+        # The official one-token-per-class head is K Linear(C, 1) units (head.<k>.*);
+        # ours stacks them into one (K, C) layer.
+        sd, units = dict(sd), {}
+        for k in [k for k in sd if re.match(r'head\.\d+\.(weight|bias)$', k)]:
+            _, idx, kind = k.split('.')
+            units.setdefault(kind, {})[int(idx)] = sd.pop(k).reshape(1, -1)
+        for kind, parts in units.items():
+            stacked = torch.cat([parts[i] for i in sorted(parts)], dim=0)
+            sd[f'head.{kind}'] = stacked if kind == 'weight' else stacked.flatten()
+        return super().official_to_mmvx(sd)

@@ -1,13 +1,15 @@
 """ResMLP (thesis ch. 4): residual blocks of a cross-patch linear layer and a
 per-patch MLP, with Affine in place of every normalisation. No class token, no
 position embedding; the cross-patch layer ties the model to its training grid."""
+import re
+
 import torch
 import torch.nn as nn
 
 from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
 from ..layers import DropPath, PatchEmbed, layer_scale_residual, Mlp
-from .base import IsotropicBackbone, check_image
+from .base import IsotropicBackbone, check_image, official_depth, official_grid
 
 
 class Affine(nn.Module):
@@ -49,6 +51,7 @@ def _resmlp(patch_size, embed_dims, depth, layer_scale_init):
 @MODELS.register_module()
 class ResMLP(IsotropicBackbone):
     """ResMLP trunk; ``norm`` (final Affine) applies to the last block's tokens."""
+    family = 'resmlp'
     arch_zoo = {
         's12': _resmlp(16, 384, 12, 0.1),
         's24': _resmlp(16, 384, 24, 1e-5),
@@ -94,3 +97,29 @@ class ResMLP(IsotropicBackbone):
         if self.out_indices[-1] == self.num_layers - 1:
             outs[-1] = self.norm(outs[-1])
         return tuple(outs)
+
+    # --- official checkpoints (facebookresearch/deit's resmlp_models.py, timm's resmlp_*) ---
+    @classmethod
+    def is_official_checkpoint(cls, sd):
+        return 'blocks.0.norm1.alpha' in sd
+
+    @classmethod
+    def official_key(cls, key):
+        # timm's names for the stem, the cross-patch layer, the MLP and LayerScale.
+        key = key.replace('stem.', 'patch_embed.').replace('.linear_tokens.', '.attn.')
+        key = key.replace('.mlp_channels.', '.mlp.')
+        return re.sub(r'\.ls([12])$', r'.gamma_\1', key)
+
+    @classmethod
+    def official_variant(cls, sd):
+        w = sd['patch_embed.proj.weight']
+        grid = official_grid(sd['blocks.0.attn.weight'].shape[0])
+        return dict(arch=cls.arch_of_shapes(w.shape[0], official_depth(sd), w.shape[-1]),
+                    num_classes=sd['head.weight'].shape[0], img_size=grid * w.shape[-1])
+
+    @classmethod
+    def official_to_mmvx(cls, sd):
+        # Official Affine parameters are (C,); ours broadcast over (B, N, C) tokens.
+        return super().official_to_mmvx(
+            {k: v.reshape(1, 1, -1) if k.endswith(('.alpha', '.beta')) else v
+             for k, v in sd.items()})

@@ -5,6 +5,8 @@ DeiT III (thesis ch. 6): pre-norm blocks with LayerScale, constant drop path,
 the class token is prepended). DeiT (thesis ch. 3): plain ViT blocks, linear
 drop path, ``pos_embed`` covering the class (and distillation) tokens.
 """
+import re
+
 import torch
 import torch.nn as nn
 from timm.layers import trunc_normal_
@@ -12,7 +14,7 @@ from timm.layers import trunc_normal_
 from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
 from ..layers import LayerScaleBlock, PatchEmbed, load_pos_embed_hook, resize_pos_embed
-from .base import IsotropicBackbone, check_image
+from .base import IsotropicBackbone, check_image, official_depth, official_grid
 
 
 class _VisionTransformer(IsotropicBackbone):
@@ -88,6 +90,30 @@ class _VisionTransformer(IsotropicBackbone):
             outs[-1] = self.norm(outs[-1])
         return tuple(outs)
 
+    # --- official checkpoints (facebookresearch/deit; timm's deit3_* and deit_*) ---
+    @classmethod
+    def is_official_checkpoint(cls, sd):
+        if 'blocks.0.attn.qkv.weight' not in sd or 'blocks.0.attn.proj_l.weight' in sd:
+            return False  # not a ViT, or CaiT (talking heads)
+        has_layer_scale = 'blocks.0.gamma_1' in sd or 'blocks.0.ls1.gamma' in sd
+        return has_layer_scale == cls.layer_scale
+
+    @classmethod
+    def official_key(cls, key):
+        # timm calls LayerScale ``ls1.gamma``, the official code ``gamma_1``.
+        return re.sub(r'\.ls([12])\.gamma$', r'.gamma_\1', key)
+
+    @classmethod
+    def official_variant(cls, sd):
+        w = sd['patch_embed.proj.weight']
+        distilled = 'dist_token' in sd
+        num_pos = sd['pos_embed'].shape[1]
+        if cls.pos_embed_on_prefix:
+            num_pos -= 2 if distilled else 1
+        return dict(arch=cls.arch_of_shapes(w.shape[0], official_depth(sd), w.shape[-1]),
+                    num_classes=sd['head.weight'].shape[0], distilled=distilled,
+                    img_size=official_grid(num_pos) * w.shape[-1])
+
 
 def _vit(patch_size, embed_dims, depth, num_heads, **extra):
     return dict(patch_size=patch_size, embed_dims=embed_dims, depth=depth,
@@ -97,6 +123,7 @@ def _vit(patch_size, embed_dims, depth, num_heads, **extra):
 @MODELS.register_module()
 class DeiT3ViT(_VisionTransformer):
     """ViT with LayerScale as trained by DeiT III (thesis ch. 6, Table 6.7)."""
+    family = 'deit3'
     arch_zoo = {
         't': _vit(16, 192, 12, 3, layer_scale_init=1e-4),
         's': _vit(16, 384, 12, 6, layer_scale_init=1e-4),
@@ -115,6 +142,7 @@ class DeiT3ViT(_VisionTransformer):
 @MODELS.register_module()
 class DeiTViT(_VisionTransformer):
     """The original DeiT ViT (thesis ch. 3, Table 3.1), optionally with a distillation token."""
+    family = 'deit'
     arch_zoo = {
         't': _vit(16, 192, 12, 3),
         's': _vit(16, 384, 12, 6),
@@ -123,3 +151,9 @@ class DeiTViT(_VisionTransformer):
     layer_scale = False
     pos_embed_on_prefix = True
     drop_path_schedule = 'linear'
+    official_head_keys = ('head.', 'head_dist.')
+
+    @classmethod
+    def classifier_config_name(cls, info):
+        distilled = '_distilled' if info.get('distilled') else ''
+        return f'cls_deit_{info["arch"]}{distilled}_in1k.py'

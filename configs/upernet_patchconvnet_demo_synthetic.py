@@ -22,10 +22,10 @@ model = dict(
     neck=dict(in_channels=width, num_inputs=1, norm_cfg=norm_cfg),
     # Most pixels of the synthetic scenes are "other" (ignored): average the loss over
     # labelled pixels only, or the gradients shrink with the background's share.
-    decode_head=dict(in_channels=[width] * 4, channels=64, num_classes=num_classes,
+    decode_head=dict(in_channels=[width] * 4, channels=32, num_classes=num_classes,
                      norm_cfg=norm_cfg, dropout_ratio=0.0,
                      loss_decode=dict(avg_non_ignore=True)),
-    auxiliary_head=dict(in_channels=width, channels=64, num_classes=num_classes,
+    auxiliary_head=dict(in_channels=width, channels=32, num_classes=num_classes,
                         norm_cfg=norm_cfg, dropout_ratio=0.0,
                         loss_decode=dict(avg_non_ignore=True)))
 

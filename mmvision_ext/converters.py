@@ -14,8 +14,8 @@ from mmvision_ext.models.backbones import CaiT, DeiT3ViT, DeiTViT, PatchConvNet,
 
 # Each family's backbone class says how its official checkpoints map to this project
 # (``is_official_checkpoint``, ``official_key``, ``official_variant``,
-# ``official_to_mmvx``, ``classifier_config_name``; see IsotropicBackbone). Order
-# matters only for detection: the first family that recognises a checkpoint wins.
+# ``official_to_mmvx``, ``classifier_config_name``; see IsotropicBackbone); each
+# recognises only its own checkpoints.
 BACKBONES = {cls.family: cls for cls in (PatchConvNet, CaiT, ResMLP, DeiT3ViT, DeiTViT)}
 FAMILIES = tuple(BACKBONES)
 

@@ -220,9 +220,9 @@ class IsotropicBackbone(BaseModule):
             f'{patch_size}; known: {", ".join(cls.arch_zoo)}')
 
 
-def official_depth(sd, prefix='blocks.'):
-    """Number of ``blocks.<i>`` in a state dict."""
-    return 1 + max(int(k.split('.')[1]) for k in sd if re.match(rf'{re.escape(prefix)}\d+\.', k))
+def official_depth(sd):
+    """Number of trunk blocks (``blocks.<i>.*`` keys) in a state dict."""
+    return 1 + max(int(k.split('.')[1]) for k in sd if re.match(r'blocks\.\d+\.', k))
 
 
 def official_grid(num_tokens):

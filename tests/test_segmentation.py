@@ -37,8 +37,8 @@ def read_test_metrics(work_dir):
 
 @pytest.fixture(scope='session')
 def trained_demo(ade_root, tmp_path_factory):
-    """The demo config, as `make demo` trains it: 1500 iterations (3 minutes on an idle
-    2-core machine, 7.5 on one math thread, more while other tests run)."""
+    """The demo config, as `make demo` trains it: 1500 iterations (4.5 minutes on an idle
+    2-core machine, 5 on one math thread, more while other tests run)."""
     work = tmp_path_factory.mktemp('demo_run')
     run_tool('tools/train.py', DEMO, '--work-dir', work, '--cfg-options', *data_opts(ade_root),
              timeout=2400)

@@ -21,18 +21,19 @@ def config_dirs():
 def find_config(name):
     """The config file of a path or of a config name (``upernet_patchconvnet_b60``,
     with or without ``.py``); an unknown name is an error listing the close ones."""
-    if Path(name).is_file():
-        return Path(name)
-    stem = Path(str(name)).name
-    stem = stem[:-3] if stem.endswith('.py') else stem
-    if Path(str(name)).parent == Path('.'):  # a bare name, not a missing path
-        for d in config_dirs():
+    path = Path(name)
+    if path.is_file():
+        return path
+    stem = path.name[:-3] if path.name.endswith('.py') else path.name
+    dirs = config_dirs()
+    if path.parent == Path('.'):  # a bare name, not a missing path
+        for d in dirs:
             if (d / f'{stem}.py').is_file():
                 return d / f'{stem}.py'
     known = config_names()
     close = difflib.get_close_matches(stem, known, n=5, cutoff=0.6)
     hint = (f'; close names: {", ".join(close)}' if close else
-            f'; {len(known)} configs are known (ls {config_dirs()[0]})' if known else '')
+            f'; {len(known)} configs are known (ls {dirs[0]})' if known else '')
     raise ConfigError(f'no config file or config name {str(name)!r}{hint}')
 
 

@@ -62,7 +62,8 @@ def model_config(info):
     with the checkpoint's number of classes and flags."""
     from mmengine.config import Config
 
-    from mmvision_ext.apis import find_config, strip_pretrained
+    from mmvision_ext.apis import strip_pretrained
+    from mmvision_ext.configs import find_config
     from mmvision_ext.runner_utils import without_teacher
     cls = BACKBONES[info['family']]
     model = without_teacher(Config.fromfile(str(find_config(

@@ -13,9 +13,9 @@ VERSION = re.search(r"__version__ = '([^']+)'",
 
 
 class BuildPyWithMim(build_py):
-    """Ship ``configs/`` and ``tools/`` inside the package as ``mmvision_ext/.mim/``
-    (the layout of mmseg, mmdet and mmpretrain wheels, which ``mim`` and
-    ``mmvision_ext.configs.find_config`` read). An editable install reads them from
+    """Ship ``configs/`` (with the metafiles), ``tools/`` and ``model-index.yml`` inside
+    the package as ``mmvision_ext/.mim/`` (the layout of mmseg, mmdet and mmpretrain
+    wheels, which ``mim`` and ``mmvision_ext.configs.find_config`` read). An editable install reads them from
     the checkout instead."""
 
     def run(self):
@@ -26,6 +26,7 @@ class BuildPyWithMim(build_py):
         for name in ('configs', 'tools'):
             shutil.copytree(ROOT / name, mim / name, dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+        shutil.copy2(ROOT / 'model-index.yml', mim / 'model-index.yml')
 
 
 setup(
@@ -51,6 +52,7 @@ setup(
         'pycocotools>=2.0.7',
         'ftfy',
         'regex',
+        'tqdm',
     ],
     extras_require={'tests': ['pytest>=8']},
     cmdclass={'build_py': BuildPyWithMim},

@@ -66,3 +66,25 @@ class _TensorForward(torch.nn.Module):
 def tensor_forward(model, hw):
     """Wrap an mmengine model so that calling it on an image batch runs 'tensor' mode."""
     return _TensorForward(model, hw)
+
+
+@torch.no_grad()
+def segmentation_confusion(model, cfg):
+    """Pixel counts (K, K) of ground truth (rows) against prediction (columns) over
+    ``cfg.test_dataloader``, the ignore index left out; and the class names."""
+    import numpy as np
+    from mmengine.runner import Runner
+
+    from mmvision_ext.engine.progress import progress
+    loader = Runner.build_dataloader(cfg.test_dataloader)
+    classes = loader.dataset.metainfo['classes']
+    ignore = loader.dataset.ignore_index
+    k = len(classes)
+    counts = np.zeros((k, k), np.int64)
+    for batch in progress(loader, desc='confusion matrix', unit='batch'):
+        for sample in model.test_step(batch):
+            gt = sample.gt_sem_seg.data[0].cpu().numpy().astype(np.int64)
+            pred = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)
+            valid = (gt != ignore) & (gt < k)
+            counts += np.bincount(gt[valid] * k + pred[valid], minlength=k * k).reshape(k, k)
+    return counts, classes

@@ -205,6 +205,18 @@ def check_checkpoint_matches(model, checkpoint):
                         'with tools/model_converters/official2mmvx.py)?')
 
 
+def add_flip_tta(cfg):
+    """Classification --tta, as mmpretrain's tools/test.py: the mean of the class scores of
+    the image and its mirror, through the config's own test pipeline."""
+    if 'tta_model' not in cfg:
+        cfg.tta_model = dict(type='AverageClsScoreTTA')
+    if 'tta_pipeline' not in cfg:
+        pipeline = list(cfg.test_dataloader.dataset.pipeline)
+        flips = [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)]
+        cfg.tta_pipeline = pipeline[:-1] + [
+            dict(type='TestTimeAug', transforms=[flips, [pipeline[-1]]])]
+
+
 def task_of(cfg):
     return {'mmseg': 'seg', 'mmdet': 'det', 'mmpretrain': 'cls'}.get(cfg.get('default_scope'))
 

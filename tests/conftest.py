@@ -22,6 +22,12 @@ def run_tool(*args, check=True, env=None, timeout=900):
     return proc
 
 
+def load_tool(relpath):
+    """A tool script of the repository as a module, to call its ``main(argv)`` in-process."""
+    import runpy
+    return runpy.run_path(str(ROOT / relpath), run_name='tool')
+
+
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory):
     """Small synthetic datasets of the three formats, made once per session."""

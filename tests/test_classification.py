@@ -293,3 +293,29 @@ def test_recipe_learns(tmp_path, imagenet_root, family):
     top1 = final_metrics(tmp_path / 'work')['accuracy/top1'] / 100
     print(f'{family}: top-1 {top1:.3f} after {epochs} epochs')
     assert top1 > bar, f'{family}: top-1 {top1:.3f} <= {bar}'
+    if family == 'patchconvnet':
+        check_inference_tool(cfg, tmp_path, imagenet_root, top1)
+
+
+def check_inference_tool(cfg, tmp_path, imagenet_root, top1):
+    """tools/inference.py on the 200 held-out images of a trained classifier: class names
+    from the checkpoint, top-5 in order, and the top-1 of its JSON is the evaluation's."""
+    import shutil
+    from mmvision_ext.datasets.synthetic import SYNTHETIC_CLASSES
+    flat = tmp_path / 'val_flat'
+    flat.mkdir()
+    truth = {}
+    for p in (imagenet_root / 'val').glob('*/*.jpg'):
+        shutil.copy(p, flat / p.name)
+        truth[p.name] = p.parent.name
+    ckpt = tmp_path / 'work' / (tmp_path / 'work' / 'last_checkpoint').read_text().split('/')[-1]
+    run_tool('tools/inference.py', cfg, ckpt, flat, '--out', tmp_path / 'pred',
+             env=dict(OMP_NUM_THREADS='1'))
+    results = json.loads((tmp_path / 'pred' / 'predictions.json').read_text())
+    assert len(results) == len(truth) == 200
+    for r in results:
+        scores = [t['score'] for t in r['topk']]
+        assert len(scores) == 5 and scores == sorted(scores, reverse=True)
+        assert r['pred_class'] == r['topk'][0]['name'] == SYNTHETIC_CLASSES[r['pred_label']]
+    correct = sum(r['pred_class'] == truth[Path(r['image']).name] for r in results)
+    assert abs(correct / 200 - top1) < 1e-6, (correct, top1)

@@ -3,6 +3,7 @@ with mmcv's compiled RoIAlign/NMS, multi-scale + flip TTA with masks, clear erro
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -211,8 +212,8 @@ def dist_trained(coco_root, tmp_path_factory):
     work = tmp_path_factory.mktemp('det_dist')
     env = {**os.environ, 'PORT': '29522', 'OMP_NUM_THREADS': '1', 'LOGLEVEL': 'INFO'}
     proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', DEMO, '2', '--work-dir', str(work), '--cfg-options',
-         *data_opts(coco_root), 'train_dataloader.batch_size=1', 'train_cfg.max_epochs=1',
+        ['bash', 'tools/dist_train.sh', DEMO, '2', '--work-dir', str(work), '--verbose',
+         '--cfg-options', *data_opts(coco_root), 'train_dataloader.batch_size=1', 'train_cfg.max_epochs=1',
          'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=1',
          'train_dataloader.dataset.indices=4'],
         cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
@@ -252,3 +253,48 @@ def test_synthetic_masks_are_what_the_metric_sees(coco_root):
     ann = coco.loadAnns(coco.getAnnIds())[0]
     assert coco.annToMask(ann).sum() == pytest.approx(ann['area'], rel=0.15)
     assert np.isfinite(ann['bbox']).all()
+
+
+def test_inference_tool_reports_boxes_masks_and_names(demo_trained, coco_root, tmp_path):
+    """Three held-out images through tools/inference.py: a painted picture each and a JSON
+    of instances (class names of the dataset, boxes inside the image, RLE masks of the
+    image's size), which find the annotated objects: most ground-truth objects have a
+    detection of their class with box IoU > 0.5."""
+    import shutil
+
+    from pycocotools import mask as mask_util
+    ckpt = demo_trained / open(demo_trained / 'last_checkpoint').read().strip().split('/')[-1]
+    ann = json.loads((coco_root / 'annotations' / 'instances_val2017.json').read_text())
+    names = {c['id']: c['name'] for c in ann['categories']}
+    images = tmp_path / 'images'
+    images.mkdir()
+    chosen = ann['images'][:3]
+    for im in chosen:
+        shutil.copy(coco_root / 'val2017' / im['file_name'], images / im['file_name'])
+    run_tool('tools/inference.py', DEMO, ckpt, images, '--out', tmp_path / 'out')
+    results = json.loads((tmp_path / 'out' / 'predictions.json').read_text())
+    assert len(results) == 3
+    found = objects = 0
+    for im, r in zip(chosen, results):
+        assert Path(r['image']).name == im['file_name']
+        assert Path(r['picture']).stat().st_size > 10_000
+        for inst in r['instances']:
+            assert inst['name'] in names.values() and inst['score'] >= 0.3
+            x1, y1, x2, y2 = inst['bbox']
+            assert 0 <= x1 < x2 <= im['width'] and 0 <= y1 < y2 <= im['height']
+            assert list(mask_util.decode(dict(inst['mask'], counts=inst['mask']['counts']
+                                              .encode())).shape) == [im['height'], im['width']]
+        for gt in (a for a in ann['annotations'] if a['image_id'] == im['id']):
+            objects += 1
+            gx, gy, gw, gh = gt['bbox']
+            found += any(
+                inst['name'] == names[gt['category_id']] and box_iou(
+                    inst['bbox'], [gx, gy, gx + gw, gy + gh]) > 0.5 for inst in r['instances'])
+    assert found / objects > 0.5, (found, objects)
+
+
+def box_iou(a, b):
+    iw = max(0., min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0., min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)

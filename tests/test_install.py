@@ -1,4 +1,6 @@
 """The stack is installed, imports, and its compiled ops run; the setup scripts fail clearly."""
+import json
+import re
 import subprocess
 import tarfile
 from pathlib import Path
@@ -7,6 +9,8 @@ import pytest
 import torch
 
 from conftest import ROOT
+from mmvision_ext.analysis import count_params
+from mmvision_ext.apis import init_model
 
 
 def test_stack_imports_with_compiled_ops():
@@ -90,7 +94,9 @@ def test_wheel_ships_configs_and_tools(tmp_path):
     """``pip install`` of the wheel (not editable) into a new environment that already
     has the stack installs nothing else, and from a folder outside the checkout the
     installed tools train the demo config by name and ``init_model`` builds a config by
-    name: configs and tools travel inside the package (``mmvision_ext/.mim``)."""
+    name: configs and tools travel inside the package (``mmvision_ext/.mim``). OpenMMLab's
+    ``mim`` finds the package: ``mim search`` reads its model index, ``mim train`` and
+    ``mim test`` run its tools on a config named by file name."""
     import os
     import shutil
     import sys
@@ -98,7 +104,7 @@ def test_wheel_ships_configs_and_tools(tmp_path):
     src = tmp_path / 'src'  # built from a copy: the checkout gets no build/ or egg-info
     for name in ('mmvision_ext', 'configs', 'tools'):
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns('__pycache__'))
-    for name in ('setup.py', 'README.md', 'LICENSE'):
+    for name in ('setup.py', 'README.md', 'LICENSE', 'model-index.yml'):
         shutil.copy2(ROOT / name, src / name)
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     pip = [sys.executable, '-m', 'pip', '--disable-pip-version-check', '-q']
@@ -145,3 +151,51 @@ def test_wheel_ships_configs_and_tools(tmp_path):
                           capture_output=True, text=True, env=env, cwd=work)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (work / 'work_dirs/upernet_patchconvnet_demo_synthetic/iter_2.pth').is_file()
+
+    mim = [py, '-m', 'mim']
+    proc = subprocess.run(mim + ['search', 'mmvision_ext', '--model', 'patchconvnet',
+                                 '--json', 'found.json'],
+                          capture_output=True, text=True, env=env, cwd=work)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    found = json.loads((work / 'found.json').read_text())  # {field: {config name: value}}
+    assert {'cls_patchconvnet_s60_in1k', 'upernet_patchconvnet_b60'} <= set(found['model'])
+    assert set(found['model'].values()) == {'patchconvnet'}
+    s60 = 'cls_patchconvnet_s60_in1k'
+    assert found['imagenet-1k/top_1_accuracy'][s60] == 82.1  # thesis T5.1
+    assert found['parameters'][s60] == count_params(init_model(s60, device='meta'))
+    short = ['--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+             'default_hooks.checkpoint.interval=2', 'train_dataloader.num_workers=0',
+             'val_dataloader.num_workers=0']
+    proc = subprocess.run(mim + ['train', 'mmvision_ext', 'upernet_patchconvnet_demo_synthetic.py',
+                                 '--work-dir', 'by_mim', *short],
+                          capture_output=True, text=True, env=env, cwd=work)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert (work / 'by_mim' / 'iter_2.pth').is_file()
+    proc = subprocess.run(mim + ['test', 'mmvision_ext', 'upernet_patchconvnet_demo_synthetic.py',
+                                 '--checkpoint', 'by_mim/iter_2.pth', '--work-dir', 'mim_test'],
+                          capture_output=True, text=True, env=env, cwd=work)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert re.search(r'test: aAcc [\d.]+, mIoU [\d.]+', proc.stdout), proc.stdout[-2000:]
+
+
+def test_model_index_lists_every_config_of_the_zoo():
+    """model-index.yml imports one metafile per family; together they name every config
+    but the demos and the distillation teacher, each with its file, and the parameters
+    that the config builds (checked here for one config of each family)."""
+    import yaml
+    index = yaml.safe_load((ROOT / 'model-index.yml').read_text())
+    models = {}
+    for rel in index['Import']:
+        doc = yaml.safe_load((ROOT / rel).read_text())
+        collection, = doc['Collections']
+        for m in doc['Models']:
+            assert m['In Collection'] == collection['Name']
+            models[m['Name']] = m
+    zoo = {p.stem for p in (ROOT / 'configs').glob('*.py')
+           if 'demo' not in p.stem and 'teacher' not in p.stem}
+    assert set(models) == zoo
+    assert all((ROOT / m['Config']).is_file() for m in models.values())
+    for name in ('cls_deit3_s_in1k', 'cls_deit_t_distilled_in1k', 'cls_cait_xxs24_in1k',
+                 'cls_resmlp_s12_in1k', 'upernet_patchconvnet_s60'):
+        params = count_params(init_model(name, device='meta'))
+        assert models[name]['Metadata']['Parameters'] == params, name

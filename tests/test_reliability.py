@@ -85,7 +85,8 @@ def cls_config(out, imagenet_root, epochs, interval):
 
 
 def train_cmd(config, work):
-    return [sys.executable, str(ROOT / 'tools' / 'train.py'), str(config), '--work-dir', str(work)]
+    return [sys.executable, str(ROOT / 'tools' / 'train.py'), str(config), '--work-dir', str(work),
+            '--verbose']
 
 
 def env_with_plugins(**extra):

@@ -3,13 +3,15 @@ resume, learning on synthetic ADE20k-format data, and clear errors."""
 import glob
 import json
 import os
+import re
 import subprocess
+from pathlib import Path
 
 import pytest
 import torch
 
 import mmvision_ext  # noqa: F401
-from conftest import ROOT, run_tool
+from conftest import ROOT, load_tool, run_tool
 from mmvision_ext.analysis import count_params
 from mmvision_ext.apis import init_model
 from thesis_figures import UPERNET_PARAMS
@@ -186,8 +188,8 @@ def test_dist_train_two_processes_on_cpu(ade_root, tmp_path):
     # LOGLEVEL=INFO makes torchrun report the worker group it started and how it ended.
     env = {**os.environ, 'PORT': '29512', 'OMP_NUM_THREADS': '1', 'LOGLEVEL': 'INFO'}
     proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', DEMO, '2', '--work-dir', str(work), '--cfg-options',
-         *data_opts(ade_root), 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=1',
+        ['bash', 'tools/dist_train.sh', DEMO, '2', '--work-dir', str(work), '--verbose',
+         '--cfg-options', *data_opts(ade_root), 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=1',
          'val_dataloader.num_workers=1', 'env_cfg.dist_cfg.backend=gloo',
          *short_run_opts(3, 3)],
         cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
@@ -197,6 +199,26 @@ def test_dist_train_two_processes_on_cpu(ade_root, tmp_path):
     assert 'global_ranks=[0, 1]' in log and 'global_world_sizes=[2, 2]' in log
     assert 'worker group successfully finished' in log  # both ranks exited cleanly
     assert sorted(p.name for p in work.glob('*.pth')) == ['iter_3.pth']
+
+
+def test_console_shows_progress_and_metrics_and_the_log_file_keeps_all(ade_root, tmp_path):
+    """By default the console has progress bars, the metrics and where the outputs are,
+    and mmengine's full log goes to the work dir; --verbose brings it to the console."""
+    opts = ['--cfg-options', *data_opts(ade_root), *short_run_opts(4, 4),
+            'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+            'val_dataloader.dataset.indices=2']
+    quiet = run_tool('tools/train.py', DEMO, '--work-dir', tmp_path / 'quiet', *opts)
+    console = (quiet.stdout + quiet.stderr).replace('\r', '\n')
+    assert 'train: 100%' in console and '4/4' in console
+    assert re.search(r'val \(iteration 4\): aAcc [\d.]+, mIoU [\d.]+, mAcc [\d.]+', console)
+    assert f'checkpoints and logs: {tmp_path / "quiet"}' in console
+    assert 'Iter(train)' not in console and 'System environment' not in console
+    assert 'Warning' not in console  # the known, harmless ones are filtered
+    log, = (tmp_path / 'quiet').glob('*/*.log')
+    assert 'System environment' in log.read_text() and 'Iter(train) [4/4]' in log.read_text()
+    verbose = run_tool('tools/train.py', DEMO, '--work-dir', tmp_path / 'verbose', '--verbose',
+                       *opts)
+    assert 'Iter(train) [4/4]' in verbose.stdout and 'train: 100%' not in verbose.stdout
     ckpt = torch.load(work / 'iter_3.pth', map_location='cpu', weights_only=False)
     assert ckpt['meta']['iter'] == 3
 
@@ -261,3 +283,77 @@ def test_show_dir_paints_every_test_image(trained_demo, ade_root, tmp_path):
              tmp_path / 'w', '--cfg-options', *data_opts(ade_root),
              'test_dataloader.dataset.indices=3')
     assert len(list((tmp_path / 'vis').rglob('*.png'))) == 3
+
+
+# --- pictures and inference on the trained demo ------------------------------------------
+def test_plot_logs_draws_every_logged_point(trained_demo, tmp_path, capsys):
+    """One point per training log line of the run's text log (1500 iterations, one line
+    every 50) and one mIoU point for its single evaluation; two runs on one figure."""
+    import re
+
+    from PIL import Image
+    work, _ = trained_demo
+    text_log, = work.glob('*/*.log')
+    logged = len(re.findall(r'Iter\(train\) \[\s*\d+/1500\]', text_log.read_text()))
+    assert logged >= 30
+    out = tmp_path / 'curves.png'
+    load_tool('tools/analysis/plot_logs.py')['main'](
+        [str(work), str(work), '--labels', 'a', 'b', '--keys', 'loss', 'mIoU', '--out', str(out)])
+    printed = capsys.readouterr().out
+    assert f'a: loss {logged} points, mIoU 1 points' in printed
+    assert f'b: loss {logged} points, mIoU 1 points' in printed
+    assert Image.open(out).size[0] > 400
+    with pytest.raises(SystemExit):  # a key the logs do not have: one error line
+        load_tool('tools/analysis/plot_logs.py')['main']([str(work), '--keys', 'mAP',
+                                                           '--out', str(tmp_path / 'x.png')])
+    assert 'error: no values of mAP in the logs' in capsys.readouterr().err
+
+
+def test_confusion_matrix_agrees_with_the_test_metrics(trained_demo, demo_single, ade_root,
+                                                       tmp_path):
+    """The matrix counts the pixels mmseg's IoUMetric counts: its pixel accuracy is the
+    test's aAcc, its mean recall over present classes the test's mAcc, and a model that
+    learned the classes has the largest count of each row on the diagonal."""
+    import numpy as np
+    work, ckpt = trained_demo
+    out = tmp_path / 'cm.png'
+    load_tool('tools/analysis/confusion_matrix.py')['main'](
+        [DEMO, str(ckpt), '--out', str(out), '--cfg-options', *data_opts(ade_root)])
+    report = json.loads(out.with_suffix('.json').read_text())
+    counts = np.array(report['counts'])
+    assert abs(100 * report['pixel_accuracy'] - demo_single['aAcc']) < 0.01
+    recall = [r for r in report['recall'] if r is not None]
+    assert abs(100 * np.mean(recall) - demo_single['mAcc']) < 0.01
+    present = counts.sum(1) > 0
+    assert (counts.argmax(1)[present] == np.arange(len(counts))[present]).all()
+    assert out.stat().st_size > 10_000
+
+
+def test_inference_tool_paints_and_reports_segmentation(trained_demo, ade_root, tmp_path):
+    """Three held-out images: a labelled picture each, and a JSON whose classes are the
+    dataset's names; the label maps it writes agree with the ground truth."""
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+    work, ckpt = trained_demo
+    images = tmp_path / 'images'
+    images.mkdir()
+    for p in sorted((ade_root / 'images' / 'validation').glob('*.jpg'))[:3]:
+        shutil.copy(p, images / p.name)
+    run_tool('tools/inference.py', DEMO, ckpt, images, '--out', tmp_path / 'out')
+    results = json.loads((tmp_path / 'out' / 'predictions.json').read_text())
+    names = init_model(ROOT / DEMO, device='meta').cfg.metainfo['classes']
+    assert len(results) == 3
+    hits = total = 0
+    for r in results:
+        assert {c['name'] for c in r['classes']} <= {n.strip() for n in names}
+        assert abs(sum(c['fraction'] for c in r['classes']) - 1) < 1e-4
+        assert Path(r['picture']).stat().st_size > 10_000
+        pred = np.asarray(Image.open(r['label_map'])).astype(int)
+        gt = np.asarray(Image.open(str(ade_root / 'annotations' / 'validation' /
+                                       Path(r['image']).name).replace('.jpg', '.png')))
+        labelled = gt > 0
+        hits += (pred[labelled] == gt[labelled].astype(int) - 1).sum()
+        total += labelled.sum()
+    assert hits / total > 0.8, hits / total

@@ -2,8 +2,8 @@
 
 Generates the synthetic ADE20k-format set, trains a small UperNet + PatchConvNet on
 it with tools/train.py, evaluates the checkpoint single-scale and multi-scale + flip
-with tools/test.py, saves a few prediction overlays and writes
-work_dirs/demo/summary.json.
+with tools/test.py, saves labelled prediction overlays and the training curves, and
+writes work_dirs/demo/summary.json.
 """
 import argparse
 import glob
@@ -38,7 +38,7 @@ def ensure_data(data_root):
     say(f'generating synthetic ADE20k set in {data_root} ({DATA["num_train"]} train / '
         f'{DATA["num_val"]} val images, {DATA["size"]}px)')
     make_dataset(DATA['task'], data_root, DATA['num_train'], DATA['num_val'], DATA['size'],
-                 DATA['seed'])
+                 DATA['seed'], show_progress=True)
     with open(stamp, 'w') as f:
         json.dump(DATA, f)
 
@@ -78,28 +78,25 @@ def chance_miou(data_root, num_classes):
 
 
 def save_overlays(checkpoint, data_root, out_dir, num=4):
-    """image | ground truth | prediction, side by side, for the first validation images."""
+    """image | ground truth | prediction with a legend of the class names, for the first
+    validation images (predictions shown on the labelled pixels)."""
     from PIL import Image
-    from mmseg.apis import inference_model
 
-    from mmvision_ext.apis import init_model
-    from mmvision_ext.datasets.synthetic import PALETTE
+    from mmvision_ext.inference import Predictor
+    from mmvision_ext.visualization import paint_segmentation
     os.makedirs(out_dir, exist_ok=True)
-    model = init_model(CONFIG, checkpoint, device='cpu')
-    palette = np.array([[0, 0, 0]] + PALETTE, np.uint8)  # 0: "other"
+    predictor = Predictor(CONFIG, checkpoint)
     paths = sorted(glob.glob(osp.join(data_root, 'images/validation/*.jpg')))[:num]
     written = []
     for path in paths:
         img = np.asarray(Image.open(path).convert('RGB'))
-        gt = np.asarray(Image.open(path.replace('images', 'annotations').replace('.jpg', '.png')))
-        pred = inference_model(model, path).pred_sem_seg.data[0].numpy() + 1
-        pred[gt == 0] = 0  # show predictions where the label is defined
-        blend = lambda lab: np.where(  # noqa: E731
-            lab[..., None] > 0, 0.45 * img + 0.55 * palette[lab], img).astype(np.uint8)
-        panel = np.concatenate([img, blend(gt), blend(pred)], axis=1)
+        label = np.asarray(Image.open(path.replace('images', 'annotations')
+                                      .replace('.jpg', '.png'))).astype(np.int64)
+        gt = np.where(label > 0, label - 1, 255)  # reduce_zero_label: 0 is "other", ignored
+        pred = predictor(path).pred_sem_seg.data[0].numpy()
+        pred = np.where(gt == 255, 255, pred)
         out = osp.join(out_dir, osp.basename(path).replace('.jpg', '.png'))
-        Image.fromarray(panel).resize((panel.shape[1] * 2, panel.shape[0] * 2),
-                                      Image.NEAREST).save(out)
+        paint_segmentation(img, pred, predictor.classes, predictor.palette, gt=gt, out=out)
         written.append(osp.relpath(out, ROOT))
     return written
 
@@ -138,6 +135,9 @@ def main(argv=None):
     num_classes = 10
     majority, uniform = chance_miou(args.data_root, num_classes)
     overlays = save_overlays(checkpoint, args.data_root, osp.join(work_dir, 'overlays'))
+    from mmvision_ext.visualization import plot_runs
+    curves = osp.join(work_dir, 'curves.png')
+    plot_runs([work_dir], out=curves)
     summary = dict(
         miou_single_scale=single['mIoU'] / 100, miou_multi_scale=multi['mIoU'] / 100,
         macc_single_scale=single['mAcc'] / 100, aacc_single_scale=single['aAcc'] / 100,
@@ -145,13 +145,16 @@ def main(argv=None):
         miou_chance_uniform=uniform, miou_chance_majority_class=majority,
         num_classes=num_classes, num_train_images=DATA['num_train'],
         num_val_images=DATA['num_val'], train_seconds=round(train_seconds, 1),
-        checkpoint=checkpoint, overlays=overlays, config=osp.relpath(CONFIG, ROOT))
+        checkpoint=checkpoint, overlays=overlays, curves=curves,
+        config=osp.relpath(CONFIG, ROOT))
     with open(osp.join(work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
     say(f'mIoU single-scale {summary["miou_single_scale"]:.3f}, multi-scale + flip '
         f'{summary["miou_multi_scale"]:.3f} (chance: uniform {uniform:.3f}, majority class '
         f'{majority:.3f}); trained in {train_seconds:.0f}s')
-    say(f'summary: {osp.join(work_dir, "summary.json")}; overlays: {osp.join(work_dir, "overlays")}')
+    say(f'summary: {osp.join(work_dir, "summary.json")}')
+    say(f'training curves: {curves}')
+    say(f'labelled overlays: {", ".join(overlays)}')
 
 
 if __name__ == '__main__':

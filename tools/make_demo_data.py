@@ -33,7 +33,8 @@ def main(argv=None):
                  'or pass --overwrite')
     start = time.time()
     try:
-        make_dataset(args.task, args.out_dir, args.num_train, args.num_val, args.size, args.seed)
+        make_dataset(args.task, args.out_dir, args.num_train, args.num_val, args.size, args.seed,
+                     show_progress=True)
     except ValueError as e:
         sys.exit(f'error: {e}')
     print(f'wrote synthetic {args.task} ({args.num_train} train / {args.num_val} val) '

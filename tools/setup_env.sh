@@ -23,6 +23,7 @@ CACHE="${MMVX_CACHE_DIR:-$HOME/.cache/mmvision_ext}"
 MMCV_VERSION=2.1.0
 TORCH_VERSION=2.14.1
 TORCHVISION_VERSION=0.29.1
+MIM_VERSION=0.3.9
 STAMP="$VENV/.mmvx-setup-stamp"
 
 say() { printf '[setup] %s\n' "$*"; }
@@ -30,7 +31,8 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # The stamp records the content of every file that decides what gets installed.
 stamp_digest() {
-  cat "$ROOT/constraints.txt" "$ROOT/requirements.txt" "$ROOT/setup.py" "$ROOT/tools/setup_env.sh" \
+  cat "$ROOT/constraints.txt" "$ROOT/requirements.txt" "$ROOT/requirements-mim.txt" \
+    "$ROOT/setup.py" "$ROOT/tools/setup_env.sh" \
     | sha256sum | cut -d' ' -f1
 }
 
@@ -92,6 +94,12 @@ fi
 # --- 4. the rest of the stack and the project ------------------------------------
 say "installing mmengine, mmseg, mmdet, mmpretrain, timm, pycocotools, pytest"
 "${PIP[@]}" install -c "$ROOT/constraints.txt" -r "$ROOT/requirements.txt"
+# OpenMMLab's `mim` without its dataset-download dependency (opendatalab -> openxlab),
+# which pins setuptools 60, requests 2.28, rich and tqdm to old releases and would
+# downgrade them under the stack; mim's train/test/search do not import it.
+say "installing openmim (mim train / test / search)"
+"${PIP[@]}" install -c "$ROOT/constraints.txt" --no-deps "openmim==$MIM_VERSION"
+"${PIP[@]}" install -c "$ROOT/constraints.txt" -r "$ROOT/requirements-mim.txt"
 say "installing mmvision_ext in editable mode"
 "${PIP[@]}" install -c "$ROOT/constraints.txt" --no-build-isolation --no-deps -e "$ROOT"
 "$VPY" -c "import mmcv.ops, mmseg, mmdet, mmpretrain, timm, mmvision_ext" \

@@ -16,7 +16,7 @@ import mmvision_ext  # noqa: F401  (compatibility fixes and registration)
 from mmvision_ext.engine.checkpoint import check_checkpoint_file
 from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import (
-    add_config_and_launcher_args, check_checkpoint_matches, check_datasets, load_config,
+    add_config_and_launcher_args, add_flip_tta, check_checkpoint_matches, check_datasets, load_config,
     set_launcher_env, task_of, user_errors, without_teacher
 )
 
@@ -40,6 +40,9 @@ def parse_args(argv=None):
                         help='test-time augmentation: multi-scale + flip (the config\'s '
                              'tta_pipeline and tta_model)')
     add_config_and_launcher_args(parser)
+    parser.add_argument('--verbose', action='store_true',
+                        help="mmengine's full log on the console too (by default: progress "
+                             'bars, metrics and warnings; the log file has everything)')
     args = parser.parse_args(argv)
     set_launcher_env(args.local_rank)
     return args
@@ -58,18 +61,6 @@ def enable_visualization(cfg, task, args):
         hook.test_out_dir = args.show_dir
     elif args.show_dir:
         cfg.visualizer.save_dir = args.show_dir
-
-
-def add_flip_tta(cfg):
-    """Classification --tta, as mmpretrain's tools/test.py: the mean of the class scores of
-    the image and its mirror, through the config's own test pipeline."""
-    if 'tta_model' not in cfg:
-        cfg.tta_model = dict(type='AverageClsScoreTTA')
-    if 'tta_pipeline' not in cfg:
-        pipeline = list(cfg.test_dataloader.dataset.pipeline)
-        flips = [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)]
-        cfg.tta_pipeline = pipeline[:-1] + [
-            dict(type='TestTimeAug', transforms=[flips, [pipeline[-1]]])]
 
 
 def bare_model(model):
@@ -92,6 +83,8 @@ def main(argv=None):
         if args.tta and ('tta_model' not in cfg or 'tta_pipeline' not in cfg):
             raise UserError(f'{args.config} defines no tta_model/tta_pipeline for --tta')
         cfg.launcher = args.launcher
+        if not args.verbose:
+            cfg.console = 'progress'
         cfg.load_from = args.checkpoint
         # Pretrained backbone weights are replaced by the checkpoint's: do not require them.
         cfg.model.get('backbone', {}).pop('init_cfg', None)

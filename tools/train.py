@@ -34,6 +34,9 @@ def parse_args(argv=None):
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr with the total batch size (auto_scale_lr)')
     add_config_and_launcher_args(parser)
+    parser.add_argument('--verbose', action='store_true',
+                        help="mmengine's full log on the console too (by default: progress "
+                             'bars, metrics and warnings; the log file has everything)')
     args = parser.parse_args(argv)
     set_launcher_env(args.local_rank)
     return args
@@ -51,6 +54,8 @@ def main(argv=None):
                                           else [])
         check_datasets(cfg, loaders)
         cfg.launcher = args.launcher
+        if not args.verbose:
+            cfg.console = 'progress'
 
         if args.amp:
             if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':

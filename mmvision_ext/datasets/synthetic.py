@@ -138,12 +138,19 @@ def _save_jpg(img, path):
     Image.fromarray(img).save(path, quality=95)
 
 
-def make_ade20k(out_dir, num_train, num_val, size, seed):
+def _indices(num, desc, show_progress):
+    if not show_progress:
+        return range(num)
+    from mmvision_ext.engine.progress import progress
+    return progress(range(num), desc=desc, unit='img')
+
+
+def make_ade20k(out_dir, num_train, num_val, size, seed, show_progress=False):
     rng = np.random.RandomState(seed)
     for split, num in (('training', num_train), ('validation', num_val)):
         os.makedirs(osp.join(out_dir, 'images', split), exist_ok=True)
         os.makedirs(osp.join(out_dir, 'annotations', split), exist_ok=True)
-        for i in range(num):
+        for i in _indices(num, f'ADE20k-format {split}', show_progress):
             h, w = _image_size(rng, size, vary_aspect=True)
             img, objects = render_scene(rng, h, w, rng.randint(3, 7), (size * 0.1, size * 0.22))
             seg = np.zeros((h, w), np.uint8)  # 0 = "other", ignored
@@ -154,7 +161,7 @@ def make_ade20k(out_dir, num_train, num_val, size, seed):
             Image.fromarray(seg).save(osp.join(out_dir, 'annotations', split, name + '.png'))
 
 
-def make_coco(out_dir, num_train, num_val, size, seed):
+def make_coco(out_dir, num_train, num_val, size, seed, show_progress=False):
     rng = np.random.RandomState(seed)
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
     categories = [dict(id=i + 1, name=name, supercategory='shape')
@@ -163,7 +170,7 @@ def make_coco(out_dir, num_train, num_val, size, seed):
     for split, num in (('train2017', num_train), ('val2017', num_val)):
         os.makedirs(osp.join(out_dir, split), exist_ok=True)
         images, annotations = [], []
-        for i in range(num):
+        for i in _indices(num, f'COCO-format {split}', show_progress):
             h, w = _image_size(rng, size, vary_aspect=True)
             img, objects = render_scene(rng, h, w, rng.randint(2, 6), (size * 0.1, size * 0.25))
             image_id = len(images) + 1
@@ -186,7 +193,7 @@ def make_coco(out_dir, num_train, num_val, size, seed):
                            categories=categories), f)
 
 
-def make_imagenet(out_dir, num_train, num_val, size, seed):
+def make_imagenet(out_dir, num_train, num_val, size, seed, show_progress=False):
     """One object per image, classes balanced."""
     rng = np.random.RandomState(seed)
     os.makedirs(osp.join(out_dir, 'meta'), exist_ok=True)
@@ -194,7 +201,7 @@ def make_imagenet(out_dir, num_train, num_val, size, seed):
         lines = []
         for name in SYNTHETIC_CLASSES:
             os.makedirs(osp.join(out_dir, split, name), exist_ok=True)
-        for i in range(num):
+        for i in _indices(num, f'ImageNet-format {split}', show_progress):
             label = i % NUM_CLASSES
             img, _ = render_scene(rng, size, size, 1, (size * 0.25, size * 0.4), labels=[label])
             rel = f'{SYNTHETIC_CLASSES[label]}/{split}_{i:06d}.jpg'
@@ -209,8 +216,10 @@ def make_imagenet(out_dir, num_train, num_val, size, seed):
 MAKERS = {'ade20k': make_ade20k, 'coco': make_coco, 'imagenet': make_imagenet}
 
 
-def make_dataset(task, out_dir, num_train=200, num_val=50, size=None, seed=0):
-    """Write a synthetic dataset of ``task`` under ``out_dir``."""
+def make_dataset(task, out_dir, num_train=200, num_val=50, size=None, seed=0,
+                 show_progress=False):
+    """Write a synthetic dataset of ``task`` under ``out_dir`` (with a progress bar on
+    the console if ``show_progress``)."""
     if task not in MAKERS:
         raise ValueError(f'unknown task {task!r}; choose one of {", ".join(TASKS)}')
     if num_train < 1 or num_val < 1:
@@ -218,5 +227,5 @@ def make_dataset(task, out_dir, num_train=200, num_val=50, size=None, seed=0):
     size = size or DEFAULT_SIZE[task]
     if size < 32:
         raise ValueError(f'size must be at least 32 pixels, got {size}')
-    MAKERS[task](out_dir, num_train, num_val, size, seed)
+    MAKERS[task](out_dir, num_train, num_val, size, seed, show_progress)
     return out_dir

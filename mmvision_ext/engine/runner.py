@@ -6,6 +6,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmvision_ext.engine.checkpoint import check_checkpoint_file, find_resumable_checkpoint
+from mmvision_ext.engine.progress import KnownRecordFilter, quiet_known_warnings
 from mmvision_ext.engine.reproducibility import make_resumable
 from mmvision_ext.errors import ConfigError, UserError
 from mmvision_ext.registry import RUNNERS
@@ -30,7 +31,11 @@ class ResumableRunner(Runner):
       the newest checkpoint that reads back;
     - **a guard against NaN/Inf losses** (``NonFiniteLossHook``): the config key
       ``non_finite_loss`` is ``'stop'`` (default) or ``'skip'``;
-    - ``num_workers=0`` works with ``persistent_workers=True`` in the config.
+    - ``num_workers=0`` works with ``persistent_workers=True`` in the config;
+    - **a quiet console** with ``console='progress'`` in the config (the tools set it
+      unless ``--verbose``): progress bars, metrics and output paths on the console
+      (``ConsoleProgressHook``), mmengine's warnings and errors too, while the log file
+      in the work dir keeps everything.
 
     The configs of the project select it with ``runner_type = 'ResumableRunner'``.
     """
@@ -46,8 +51,24 @@ class ResumableRunner(Runner):
         if action not in ('stop', 'skip'):
             raise ConfigError(f"non_finite_loss must be 'stop' or 'skip', got {action!r}")
         custom_hooks.append(dict(type='NonFiniteLossHook', action=action))
+        console = cfg.get('console', 'verbose') if cfg is not None else 'verbose'
+        if console not in ('verbose', 'progress'):
+            raise ConfigError(f"console must be 'verbose' or 'progress', got {console!r}")
+        self._quiet_console = console == 'progress'
+        if self._quiet_console:
+            quiet_known_warnings()
+            custom_hooks.append(dict(type='ConsoleProgressHook'))
         super().__init__(*args, default_hooks=default_hooks, custom_hooks=custom_hooks,
                          **kwargs)
+
+    def build_logger(self, log_level='INFO', log_file=None, **kwargs):
+        logger = super().build_logger(log_level, log_file, **kwargs)
+        if self._quiet_console:  # the console handler only; the file handler keeps all
+            for handler in logger.handlers:
+                if type(handler) is logging.StreamHandler:
+                    handler.setLevel(max(handler.level, logging.WARNING))
+                    handler.addFilter(KnownRecordFilter())
+        return logger
 
     @staticmethod
     def build_dataloader(dataloader, seed=None, diff_rank_seed=False):

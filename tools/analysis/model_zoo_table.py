@@ -1,51 +1,29 @@
-"""Write docs/model_zoo.md: parameters and FLOPs of every config, beside the thesis.
+"""Write docs/model_zoo.md and the model index (model-index.yml, configs/metafiles/):
+parameters and FLOPs of every config, beside the thesis' figures.
 
     python tools/analysis/model_zoo_table.py [--out docs/model_zoo.md] [--skip-dense-flops]
+    python tools/analysis/model_zoo_table.py --metafiles-only
 
 Classification at 224x224 (1000 classes); UperNet at 512x2048 (ResMLP: 224x224
 windows, reported per window); Mask R-CNN configs where present at 800x1333.
+``--metafiles-only`` counts parameters again (on the meta device, in seconds) and takes
+the FLOPs from the docs/model_zoo.md that a full run wrote.
 """
 import argparse
 import glob
+import os
 import os.path as osp
 import re
 
 import torch
+import yaml
 
 from mmvision_ext.analysis import count_flops, count_params, tensor_forward
 from mmvision_ext.apis import init_model
+from zoo_figures import (COLLECTIONS, OFFICIAL_WEIGHTS, THESIS_CLS, THESIS_DET, THESIS_SEG,
+                         THESIS_TOP1)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-THESIS_CLS = {  # thesis T6.7/T6.14, T3.15/T3.17, T4.3, T5.1/T5.2: (params M, GFLOPs)
-    'deit3_t': ('5.7', '1.3'), 'deit3_s': ('22.0', '4.6'), 'deit3_b': ('86.6', '17.5'),
-    'deit3_l': ('304.4', '61.6'), 'deit3_h': ('632.1', '167.4'),
-    'cait_xxs24': ('12.0', '2.5'), 'cait_xxs36': ('17.3', '3.8'), 'cait_xs24': ('26.6', '5.4'),
-    'cait_xs36': ('38.6', '8.1'), 'cait_s24': ('46.9', '9.4'), 'cait_s36': ('68.2', '13.9'),
-    'cait_s48': ('89.5', '18.6'), 'cait_m24': ('185.9', '36.0'), 'cait_m36': ('270.9', '53.7'),
-    'cait_m48': ('356', '—'),
-    'resmlp_s12': ('15.4', '3.0'), 'resmlp_s12_class_mlp': ('17.7', '3.0'),
-    'resmlp_s24': ('30.0', '6.0'), 'resmlp_b24': ('115.7', '23.0'),
-    'resmlp_s12p8': ('22.1', '14.0'), 'resmlp_b24p8': ('129.1', '100.2'),
-    'patchconvnet_s60': ('25.2', '4.0'), 'patchconvnet_s120': ('47.7', '7.5'),
-    'patchconvnet_b60': ('99.4', '15.8'), 'patchconvnet_b120': ('188.6', '29.9'),
-    'patchconvnet_l60': ('—', '28.1'), 'patchconvnet_l120': ('—', '53.0'),
-}
-THESIS_SEG = {  # thesis T6.12, T5.3, T4.6: (params M, GFLOPs, mIoU ss, mIoU ms)
-    'deit3_t': ('10.9', '148', '40.1', '41.8'), 'deit3_s': ('41.7', '588', '45.6', '46.8'),
-    'deit3_b': ('127.7', '1283', '49.3', '50.2'), 'deit3_l': ('353.6', '2231', '51.5', '52.0'),
-    'patchconvnet_s60': ('57.1', '952', '46.0', '46.9'),
-    'patchconvnet_b60': ('140.6', '1258', '48.1', '48.6'),
-    'patchconvnet_b120': ('229.8', '1550', '49.4', '50.3'),
-    'patchconvnet_l120': ('383.7', '2086', '52.2', '52.9'),
-    'deit_s': ('52.0', '1099', '—', '44.0'),
-    'resmlp_s12': ('—', '—', '35.9', '—'), 'resmlp_s24': ('—', '—', '39.1', '—'),
-    'resmlp_b24': ('—', '—', '42.5', '—'),
-}
-THESIS_DET = {  # thesis T5.6: (params M, GFLOPs, box AP, mask AP)
-    'patchconvnet_s60': ('44.9', '264', '46.4', '41.3'),
-              'patchconvnet_s120': ('67.4', '339', '47.0', '41.9')}
-
-
 def measure(config, shape, flops=True):
     model = init_model(config)
     params = count_params(model) / 1e6
@@ -60,11 +38,118 @@ def fmt(v, digits=1):
     return '—' if v is None else f'{v:.{digits}f}'
 
 
+def family_of(config_name):
+    rest = re.sub(r'^(cls|upernet|mask_rcnn)_', '', config_name)
+    return next(f for f in sorted(COLLECTIONS, key=len, reverse=True)
+                if rest.startswith(f + '_'))
+
+
+def _num(text):
+    try:
+        return float(text.split()[0])
+    except (ValueError, IndexError):
+        return None
+
+
+def model_entry(path, gflops):
+    """One model of the index: config, parameters (counted), FLOPs, thesis results and
+    the official checkpoint it converts from."""
+    name = osp.splitext(osp.basename(path))[0]
+    family = family_of(name)
+    params = count_params(init_model(path, device='meta'))
+    entry = {'Name': name, 'In Collection': COLLECTIONS[family][0],
+             'Config': f'configs/{name}.py', 'Metadata': {'Parameters': int(params)}}
+    if gflops is not None:
+        entry['Metadata']['FLOPs'] = int(round(gflops * 1e9, -6))
+    key = re.sub(r'^(cls|upernet|mask_rcnn)_|_in1k$|_3x_coco$', '', name)
+    if name.startswith('cls_'):
+        entry['Metadata']['Training Data'] = 'ImageNet-1k'
+        if key in THESIS_TOP1:
+            top1, table = THESIS_TOP1[key]
+            entry['Results'] = [{'Task': 'Image Classification', 'Dataset': 'ImageNet-1k',
+                                 'Metrics': {'Top 1 Accuracy': top1}}]
+            entry['Thesis Table'] = table
+        if key in OFFICIAL_WEIGHTS:
+            entry['Converted From'] = {'Weights': OFFICIAL_WEIGHTS[key],
+                                       'Code': 'https://github.com/facebookresearch/deit'}
+    elif name.startswith('upernet_'):
+        entry['Metadata']['Training Data'] = 'ADE20K'
+        ss, ms = [_num(v) for v in THESIS_SEG.get(key, ('', '', '—', '—'))[2:]]
+        metrics = {k: v for k, v in (('mIoU', ss), ('mIoU(ms+flip)', ms)) if v is not None}
+        if metrics:
+            entry['Results'] = [{'Task': 'Semantic Segmentation', 'Dataset': 'ADE20K',
+                                 'Metrics': metrics}]
+            entry['Thesis Table'] = 'T6.12' if family == 'deit3' else \
+                'T4.6' if family == 'resmlp' else 'T5.3'
+    else:
+        entry['Metadata']['Training Data'] = 'COCO'
+        if key in THESIS_DET:
+            box, mask = (_num(v) for v in THESIS_DET[key][2:])
+            entry['Results'] = [
+                {'Task': 'Object Detection', 'Dataset': 'COCO', 'Metrics': {'box AP': box}},
+                {'Task': 'Instance Segmentation', 'Dataset': 'COCO',
+                 'Metrics': {'mask AP': mask}}]
+            entry['Thesis Table'] = 'T5.6'
+    return family, entry
+
+
+def zoo_configs():
+    """Every config of the zoo: not the demos, not the distillation teacher."""
+    return [p for p in sorted(glob.glob(osp.join(ROOT, 'configs', '*.py')))
+            if 'demo' not in p and 'teacher' not in p]
+
+
+def flops_from_table(md_path):
+    """GFLOPs per config name as docs/model_zoo.md lists them."""
+    flops = {}
+    for line in open(md_path):
+        m = re.match(r'\| \[(\w+)\.py\]', line)
+        if not m:
+            continue
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        col = 4 if m.group(1).startswith('upernet_') else 3
+        flops[m.group(1)] = _num(cells[col])
+    return flops
+
+
+def write_model_index(flops):
+    """configs/metafiles/<family>.yml and model-index.yml importing them (mim's layout)."""
+    per_family = {f: [] for f in COLLECTIONS}
+    for path in zoo_configs():
+        name = osp.splitext(osp.basename(path))[0]
+        family, entry = model_entry(path, flops.get(name))
+        per_family[family].append(entry)
+    meta_dir = osp.join(ROOT, 'configs', 'metafiles')
+    os.makedirs(meta_dir, exist_ok=True)
+    imports = []
+    for family, models in per_family.items():
+        title, paper, url = COLLECTIONS[family]
+        doc = {'Collections': [{'Name': title, 'Metadata': {'Architecture': [title]},
+                                'Paper': {'Title': paper, 'URL': url},
+                                'README': 'README.md'}],
+               'Models': models}
+        out = osp.join(meta_dir, f'{family}.yml')
+        with open(out, 'w') as f:
+            f.write('# Generated by tools/analysis/model_zoo_table.py; FLOPs at the sizes of '
+                    'docs/model_zoo.md.\n')
+            yaml.safe_dump(doc, f, sort_keys=False, width=100)
+        imports.append(f'configs/metafiles/{family}.yml')
+    with open(osp.join(ROOT, 'model-index.yml'), 'w') as f:
+        yaml.safe_dump({'Import': imports}, f, sort_keys=False)
+    print(f'wrote model-index.yml and {len(imports)} metafiles in {meta_dir}')
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', default=osp.join(ROOT, 'docs', 'model_zoo.md'))
     parser.add_argument('--skip-dense-flops', action='store_true')
+    parser.add_argument('--metafiles-only', action='store_true',
+                        help='write only the model index, FLOPs from --out')
     args = parser.parse_args(argv)
+    if args.metafiles_only:
+        write_model_index(flops_from_table(args.out))
+        return
+    flops = {}
     lines = ['# Model zoo', '',
              'Generated by `python tools/analysis/model_zoo_table.py`. FLOPs are '
              'multiply-accumulates counted by `mmengine.analysis` (fvcore convention: matmuls, '
@@ -78,6 +163,7 @@ def main(argv=None):
             continue  # fine-tuning (same models at 384) and the distillation teacher
         name = re.sub(r'^cls_|_in1k\.py$', '', osp.basename(path))
         params, gflops = measure(path, (224, 224))
+        flops[osp.splitext(osp.basename(path))[0]] = gflops
         tp, tf = THESIS_CLS.get(name, ('—', '—'))
         lines.append(f'| [{osp.basename(path)}](../configs/{osp.basename(path)}) | '
                      f'{params:.1f} | {tp} | {gflops:.1f} | {tf} |')
@@ -99,6 +185,7 @@ def main(argv=None):
             continue
         shape = (224, 224) if name.startswith('resmlp') else (512, 2048)
         params, gflops = measure(path, shape, flops=not args.skip_dense_flops)
+        flops[osp.splitext(osp.basename(path))[0]] = gflops
         no_attn = None
         if gflops is not None and not name.startswith(('patchconvnet', 'resmlp', 'cait')):
             from mmvision_ext import analysis
@@ -131,12 +218,14 @@ def main(argv=None):
         for path in det:
             name = re.sub(r'^mask_rcnn_|_3x_coco\.py$', '', osp.basename(path))
             params, gflops = measure(path, (800, 1333), flops=not args.skip_dense_flops)
+            flops[osp.splitext(osp.basename(path))[0]] = gflops
             tp, tf, box, mask = THESIS_DET.get(name, ('—', '—', '—', '—'))
             lines.append(f'| [{osp.basename(path)}](../configs/{osp.basename(path)}) | '
                          f'{params:.1f} | {tp} | {fmt(gflops, 0)} | {tf} | {box} / {mask} |')
     with open(args.out, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print(f'wrote {args.out}')
+    write_model_index(flops)
 
 
 if __name__ == '__main__':

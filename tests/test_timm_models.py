@@ -1,0 +1,114 @@
+"""PatchConvNet in timm's registry: ``timm.create_model`` builds the project's model
+(same parameters and logits as backbone + head of the config), loads converted and
+official checkpoints through ``pretrained_cfg``, and has timm's feature interface."""
+import pytest
+import timm
+import torch
+
+import mmvision_ext  # noqa: F401  (registers the timm models)
+from mmvision_ext.apis import init_model
+from mmvision_ext.converters import build_classifier
+from mmvision_ext.models.timm_models import PATCHCONVNET_ARCHS
+
+from test_converters import to_official
+
+
+def _filled(model, seed):
+    """``model`` (built on the meta device) with storage and seeded random weights."""
+    model.to_empty(device='cpu')
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+        for name, b in model.named_buffers():
+            b.zero_() if 'mean' in name else b.fill_(1)
+    return model.eval()
+
+
+def test_names_do_not_clash_with_timm():
+    from timm.models._registry import _model_to_module
+    names = [f'patchconvnet_{a}_{s}' for a in PATCHCONVNET_ARCHS for s in (224, 384)]
+    assert set(names) <= set(timm.list_models('patchconvnet*'))
+    assert {_model_to_module[n] for n in names} == {'timm_models'}  # ours, not timm's
+
+
+@pytest.mark.parametrize('arch', PATCHCONVNET_ARCHS)
+def test_create_model_equals_the_config_model(arch):
+    """Every variant: timm's model has the config's parameters, name for name, and the
+    same logits with the same weights (64x64 input: 4x4 patches keep L120 quick)."""
+    with torch.device('meta'):
+        ours = init_model(f'cls_patchconvnet_{arch}_in1k', device='meta')
+        theirs = timm.create_model(f'patchconvnet_{arch}_224')
+    assert {k: v.shape for k, v in theirs.state_dict().items()} == \
+        {k: v.shape for k, v in ours.state_dict().items()}
+    ours = _filled(ours, seed=0)
+    theirs.to_empty(device='cpu')
+    theirs.load_state_dict(ours.state_dict())
+    theirs.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        expected = ours(x, mode='tensor')
+        assert torch.equal(theirs(x), expected)
+        feats = theirs.forward_features(x)
+        assert feats.shape == (2, 16, ours.backbone.embed_dims)
+        assert torch.equal(theirs.forward_head(feats), expected)
+        assert theirs.forward_head(feats, pre_logits=True).shape == (2, ours.backbone.embed_dims)
+
+
+@pytest.fixture(scope='module')
+def s60_weights(tmp_path_factory):
+    """An S60 classifier with random weights, saved in the project's layout and in the
+    official release's layout."""
+    torch.manual_seed(0)
+    model = build_classifier(dict(family='patchconvnet', arch='s60', num_classes=1000)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    root = tmp_path_factory.mktemp('timm_ckpt')
+    ours, official = root / 'patchconvnet_s60_in1k.pth', root / 'S60.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ours)
+    torch.save(to_official(model, 'patchconvnet'), official)
+    return model, ours, official
+
+
+@pytest.mark.parametrize('layout', ['converted', 'official'])
+def test_pretrained_file_loads_through_timm(s60_weights, layout):
+    model, ours, official = s60_weights
+    path = ours if layout == 'converted' else official
+    net = timm.create_model('patchconvnet_s60_224', pretrained=True,
+                            pretrained_cfg_overlay=dict(file=str(path))).eval()
+    x = torch.randn(2, 3, 96, 128)
+    with torch.no_grad():
+        assert torch.equal(net(x), model(x, mode='tensor'))
+    # Another number of classes: the trunk and pooling load, the classifier is new.
+    net10 = timm.create_model('patchconvnet_s60_224', pretrained=True, num_classes=10,
+                              pretrained_cfg_overlay=dict(file=str(path))).eval()
+    assert net10.get_classifier().out_features == 10
+    with torch.no_grad():
+        assert torch.equal(net10.forward_head(net10.forward_features(x), pre_logits=True),
+                           model.head.pre_logits(model.backbone(x)))
+
+
+def test_features_only_and_intermediates(s60_weights):
+    model, ours, _ = s60_weights
+    net = timm.create_model('patchconvnet_s60_224', features_only=True, out_indices=(1, 59),
+                            pretrained=True, pretrained_cfg_overlay=dict(file=str(ours))).eval()
+    assert [f['num_chs'] for f in net.feature_info.get_dicts()] == [384, 384]
+    assert net.feature_info.reduction() == [16, 16]
+    x = torch.randn(1, 3, 64, 96)
+    backbone = model.backbone
+    with torch.no_grad():
+        feats = net(x)
+        h = backbone.patch_embed(x.contiguous(memory_format=torch.channels_last))
+        h = h.permute(0, 2, 3, 1)
+        expected = []
+        for i, blk in enumerate(backbone.blocks):
+            h = blk(h)
+            if i in (1, 59):
+                expected.append(h.permute(0, 3, 1, 2))
+    assert [f.shape for f in feats] == [(1, 384, 4, 6)] * 2
+    for f, e in zip(feats, expected):
+        assert torch.equal(f, e)
+    # A features-only model keeps the blocks it needs and no classifier.
+    net2 = timm.create_model('patchconvnet_s60_224', features_only=True, out_indices=(2,))
+    assert len(net2.model.backbone.blocks) == 3

@@ -1,0 +1,89 @@
+"""Predict on images with any config of the project: painted results and a JSON of
+predictions (class ids and names; boxes, scores and RLE masks for detection).
+
+    python tools/inference.py upernet_patchconvnet_b60 CKPT photo.jpg --out vis/
+    python tools/inference.py configs/mask_rcnn_patchconvnet_s60_3x_coco.py CKPT images/ --out vis/ --tta
+
+Writes DIR/<image name>.png per image (segmentation: also DIR/<image name>_labels.png,
+the class id of each pixel) and DIR/predictions.json (one entry per image).
+"""
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from mmvision_ext.errors import UserError
+from mmvision_ext.runner_utils import user_errors
+
+
+def image_paths(source):
+    from mmvision_ext.inference import IMAGE_SUFFIXES
+    path = Path(source)
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
+            raise UserError(f'no images ({", ".join(IMAGE_SUFFIXES)}) in folder {source}')
+        return found
+    raise UserError(f'{source}: no such image or folder')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='config file or config name')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('images', help='an image or a folder of images')
+    parser.add_argument('--out', required=True, help='folder for the pictures and the JSON')
+    parser.add_argument('--tta', action='store_true',
+                        help='test-time augmentation, as tools/test.py --tta')
+    parser.add_argument('--score-thr', type=float, default=0.3,
+                        help='detection: keep instances scoring at least this (default 0.3)')
+    parser.add_argument('--device', default='cpu')
+    args = parser.parse_args(argv)
+    with user_errors():
+        from PIL import Image
+
+        from mmvision_ext.engine.checkpoint import check_checkpoint_file
+        from mmvision_ext.engine.progress import quiet_known_warnings
+        from mmvision_ext.inference import Predictor
+        quiet_known_warnings()
+        paths = image_paths(args.images)
+        check_checkpoint_file(args.checkpoint)
+        predictor = Predictor(args.config, args.checkpoint, tta=args.tta, device=args.device)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        results = []
+        for path in paths:
+            try:
+                img = np.asarray(Image.open(path).convert('RGB'))
+            except OSError as e:
+                raise UserError(f'{path} is not a readable image ({e})') from e
+            sample = predictor(path)
+            picture = out / f'{path.stem}.png'
+            predictor.paint(img, sample, picture, args.score_thr)
+            result = dict(image=str(path), picture=str(picture), task=predictor.task,
+                          **predictor.to_json(sample, args.score_thr))
+            if predictor.task == 'seg':  # the class id of every pixel, as mmseg's --out
+                result['label_map'] = str(out / f'{path.stem}_labels.png')
+                Image.fromarray(sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
+                                ).save(result['label_map'])
+            results.append(result)
+            print(f'{path.name}: {summary(results[-1])}')
+        (out / 'predictions.json').write_text(json.dumps(results, indent=1))
+    print(f'pictures and predictions.json in {out}')
+
+
+def summary(result):
+    if result['task'] == 'cls':
+        return f'{result["pred_class"]} ({result["pred_score"]:.3f})'
+    if result['task'] == 'seg':
+        top = sorted(result['classes'], key=lambda c: -c['pixels'])[:3]
+        return ', '.join(f'{c["name"]} {100 * c["fraction"]:.0f}%' for c in top)
+    return f'{len(result["instances"])} instances: ' + ', '.join(
+        f'{i["name"]} {i["score"]:.2f}' for i in result['instances'][:5])
+
+
+if __name__ == '__main__':
+    main()

@@ -11,10 +11,10 @@ setup:
 demo: setup
 	@$(PY) tools/demo.py --work-dir $(DEMO_DIR)
 
-# Both cores; --dist loadfile keeps each test file on one worker, so the trained demos
-# that a file's tests share are built once.
+# Both cores. --dist loadgroup spreads the tests over both workers but keeps each
+# xdist_group (the modules whose tests share a trained demo) on one, so it is trained once.
 test: setup
-	@$(PY) -m pytest tests -q -n 2 --dist loadfile --durations=10
+	@$(PY) -m pytest tests -q -n 2 --dist loadgroup --durations=10
 
 clean-demo:
 	rm -rf $(DEMO_DIR)

@@ -54,7 +54,7 @@ setup(
         'regex',
         'tqdm',
     ],
-    extras_require={'tests': ['pytest>=8']},
+    extras_require={'tests': ['pytest>=8,<9', 'pytest-xdist>=3.5']},
     cmdclass={'build_py': BuildPyWithMim},
     zip_safe=False,
 )

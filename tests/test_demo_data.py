@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_tool
+from conftest import ROOT, run_tool
 from mmvision_ext.datasets.synthetic import ADE20K_NAMES, NUM_CLASSES, SYNTHETIC_CLASSES, \
     make_dataset
 
@@ -123,3 +123,21 @@ def test_bad_sizes_are_refused(tmp_path, bad):
     args = dict(num_train=2, num_val=1, size=64) | bad
     with pytest.raises(ValueError):
         make_dataset('coco', str(tmp_path), **args)
+
+
+def test_make_demo_runs_end_to_end_and_reports_its_pictures(tmp_path):
+    """tools/demo.py (what `make demo` runs), shortened to 4 training iterations: data,
+    training, single- and multi-scale evaluation, labelled overlays and the training
+    curves, with the paths printed and a summary written; a short console."""
+    import json
+
+    from PIL import Image
+    proc = run_tool('tools/demo.py', '--work-dir', tmp_path / 'demo', '--data-root',
+                    tmp_path / 'data', '--iters', '4', timeout=900)
+    summary = json.loads((tmp_path / 'demo' / 'summary.json').read_text())
+    assert 0 <= summary['miou_single_scale'] <= 1 and 0 <= summary['miou_multi_scale'] <= 1
+    assert len(summary['overlays']) == 4
+    for path in summary['overlays'] + [summary['curves']]:
+        assert Image.open(ROOT / path if not path.startswith('/') else path).size[0] > 300
+        assert path in proc.stdout
+    assert len((proc.stdout + proc.stderr).splitlines()) < 60

@@ -14,6 +14,9 @@ from conftest import ROOT, run_tool
 from mmvision_ext.analysis import count_params
 from mmvision_ext.apis import init_model
 
+# The module's tests share a trained model: make test keeps them on one worker.
+pytestmark = pytest.mark.xdist_group('detection_demo')
+
 DEMO = 'configs/mask_rcnn_patchconvnet_demo_synthetic.py'
 
 
@@ -147,8 +150,11 @@ def demo_trained(coco_root, tmp_path_factory):
     """The demo config as shipped (8 epochs on 200 images, from scratch), which
     evaluates the 30 held-out images at the end."""
     work = tmp_path_factory.mktemp('det_demo')
+    # Data in the main process (the same batches, by per-sample seeding): make test's
+    # other worker has the other core.
     run_tool('tools/train.py', DEMO, '--work-dir', work, '--cfg-options', *data_opts(coco_root),
-             timeout=2400)
+             'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+             'test_dataloader.num_workers=0', timeout=2400)
     return work
 
 

@@ -199,3 +199,25 @@ def test_model_index_lists_every_config_of_the_zoo():
                  'cls_resmlp_s12_in1k', 'upernet_patchconvnet_s60'):
         params = count_params(init_model(name, device='meta'))
         assert models[name]['Metadata']['Parameters'] == params, name
+
+
+def test_xdist_groups_keep_their_tests_on_one_worker(tmp_path):
+    """make test trains each demo once because pytest-xdist's --dist loadgroup sends a
+    module's xdist_group to one worker; with pytest 9.2 it silently stops doing so (the
+    pin in requirements.txt), and every demo would be trained on both workers."""
+    import sys
+    (tmp_path / 'test_grouped.py').write_text(
+        "import os, time, pytest\n"
+        "pytestmark = pytest.mark.xdist_group('one')\n"
+        "@pytest.mark.parametrize('i', range(6))\n"
+        "def test_g(i):\n"
+        "    time.sleep(0.1)\n"
+        "    open(f'worker_{os.environ[\"PYTEST_XDIST_WORKER\"]}', 'a').close()\n")
+    (tmp_path / 'test_free.py').write_text(
+        "import time, pytest\n@pytest.mark.parametrize('i', range(6))\n"
+        "def test_f(i):\n    time.sleep(0.1)\n")
+    proc = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-n', '2', '--dist', 'loadgroup',
+                           '-p', 'no:cacheprovider', str(tmp_path)], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert len(list(tmp_path.glob('worker_*'))) == 1

@@ -76,6 +76,7 @@ def cls_config(out, imagenet_root, epochs, interval):
         custom_imports=dict(imports=['mmvision_ext', 'kill_during_save'],
                             allow_failed_imports=False),
         **{'model.backbone.drop_path_rate': 0.1, 'train_dataloader.batch_size': 16,
+           'train_dataloader.num_workers': 2,
            'train_dataloader.dataset.indices': 80,  # 5 iterations an epoch
            'train_dataloader.persistent_workers': True,
            'default_hooks.checkpoint.by_epoch': False,

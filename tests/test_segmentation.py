@@ -16,7 +16,14 @@ from mmvision_ext.analysis import count_params
 from mmvision_ext.apis import init_model
 from thesis_figures import UPERNET_PARAMS
 
+# The module's tests share a trained model: make test keeps them on one worker.
+pytestmark = pytest.mark.xdist_group('segmentation_demo')
+
 DEMO = 'configs/upernet_patchconvnet_demo_synthetic.py'
+
+
+MAIN_PROCESS_LOADING = ['train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+                        'test_dataloader.num_workers=0']
 
 
 def data_opts(root):
@@ -40,10 +47,12 @@ def read_test_metrics(work_dir):
 @pytest.fixture(scope='session')
 def trained_demo(ade_root, tmp_path_factory):
     """The demo config, as `make demo` trains it: 1500 iterations (4.5 minutes on an idle
-    2-core machine, 5 on one math thread, more while other tests run)."""
+    2-core machine, 5 on one math thread, more while other tests run). Data loads in the
+    main process (the same batches, by per-sample seeding): make test's other worker
+    has the other core."""
     work = tmp_path_factory.mktemp('demo_run')
     run_tool('tools/train.py', DEMO, '--work-dir', work, '--cfg-options', *data_opts(ade_root),
-             timeout=2400)
+             *MAIN_PROCESS_LOADING, timeout=2400)
     return work, work / 'iter_1500.pth'
 
 
@@ -199,6 +208,8 @@ def test_dist_train_two_processes_on_cpu(ade_root, tmp_path):
     assert 'global_ranks=[0, 1]' in log and 'global_world_sizes=[2, 2]' in log
     assert 'worker group successfully finished' in log  # both ranks exited cleanly
     assert sorted(p.name for p in work.glob('*.pth')) == ['iter_3.pth']
+    ckpt = torch.load(work / 'iter_3.pth', map_location='cpu', weights_only=False)
+    assert ckpt['meta']['iter'] == 3
 
 
 def test_console_shows_progress_and_metrics_and_the_log_file_keeps_all(ade_root, tmp_path):
@@ -219,8 +230,6 @@ def test_console_shows_progress_and_metrics_and_the_log_file_keeps_all(ade_root,
     verbose = run_tool('tools/train.py', DEMO, '--work-dir', tmp_path / 'verbose', '--verbose',
                        *opts)
     assert 'Iter(train) [4/4]' in verbose.stdout and 'train: 100%' not in verbose.stdout
-    ckpt = torch.load(work / 'iter_3.pth', map_location='cpu', weights_only=False)
-    assert ckpt['meta']['iter'] == 3
 
 
 # --- clear errors, no work lost --------------------------------------------------------------

@@ -11,6 +11,9 @@ from conftest import ROOT, run_tool
 from mmvision_ext.datasets import make_dataset
 from mmvision_ext.datasets.synthetic import SYNTHETIC_CLASSES, render_scene
 
+# The module's tests share a trained model: make test keeps them on one worker.
+pytestmark = pytest.mark.xdist_group('attention_model')
+
 TOOL = 'tools/analysis/visualize_attention.py'
 PATCH = 16  # PatchConvNet's stem stride
 # One thread: on a loaded 2-core machine two OpenMP threads can be 100x slower.

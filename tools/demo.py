@@ -107,7 +107,10 @@ def main(argv=None):
     parser.add_argument('--data-root', default='data/synthetic_ade20k')
     parser.add_argument('--iters', type=int, default=None,
                         help='training iterations (default: the config\'s)')
+    parser.add_argument('--verbose', action='store_true',
+                        help="mmengine's full log on the console (it is in the work dir anyway)")
     args = parser.parse_args(argv)
+    verbose = ['--verbose'] if args.verbose else []
     os.chdir(ROOT)
     work_dir = args.work_dir
     ensure_data(args.data_root)
@@ -116,20 +119,22 @@ def main(argv=None):
                  for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     train_opts = list(data_opts)
     if args.iters:
+        warmup = min(100, max(1, args.iters // 2))  # the config warms up for 100
         train_opts += [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
                        f'default_hooks.checkpoint.interval={args.iters}',
+                       f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
                        f'param_scheduler.1.end={args.iters}']
     start = time.time()
-    run(['tools/train.py', CONFIG, '--work-dir', work_dir, '--cfg-options', *train_opts])
+    run(['tools/train.py', CONFIG, '--work-dir', work_dir, *verbose, '--cfg-options', *train_opts])
     train_seconds = time.time() - start
     checkpoint = osp.join(work_dir, open(osp.join(work_dir, 'last_checkpoint')).read().strip()
                           .split('/')[-1])
 
     run(['tools/test.py', CONFIG, checkpoint, '--work-dir', osp.join(work_dir, 'test_single'),
-         '--cfg-options', *data_opts])
+         *verbose, '--cfg-options', *data_opts])
     single = latest_test_metrics(osp.join(work_dir, 'test_single'))
     run(['tools/test.py', CONFIG, checkpoint, '--tta', '--work-dir',
-         osp.join(work_dir, 'test_multi'), '--cfg-options', *data_opts])
+         osp.join(work_dir, 'test_multi'), *verbose, '--cfg-options', *data_opts])
     multi = latest_test_metrics(osp.join(work_dir, 'test_multi'))
 
     num_classes = 10

@@ -71,7 +71,7 @@ MMDistributedDataParallel.__init__ = ddp_init
 # NCHW, so a channels-last map (what an isotropic backbone's (B, H, W, C) tokens give
 # when permuted to NCHW, and what every conv after them keeps) is read scrambled,
 # silently: Mask R-CNN's RoI head then sees noise and does not learn. The op gets a
-# contiguous copy (the fix suggested upstream, open-mmlab/mmcv#2203, still open); NCHW
+# contiguous copy (the fix suggested upstream in open-mmlab/mmcv#2203); NCHW
 # inputs pass through untouched.
 from mmcv.ops.roi_align import RoIAlignFunction  # noqa: E402
 

@@ -10,11 +10,14 @@ OURS = {
     registry.MODELS: ['DeiT3ViT', 'DeiTViT', 'CaiT', 'ResMLP', 'PatchConvNet',
                       'TokenPoolClsHead', 'DistilledClsHead', 'ClassAttentionClsHead',
                       'IsotropicPyramidNeck', 'InstanceSegTTAModel', 'DistilledImageClassifier',
-                      'TimmClsDataPreprocessor', 'TimmLoss'],
+                      'TimmClsDataPreprocessor', 'TimmLoss', 'ClassMLPClsHead'],
     registry.OPTIM_WRAPPER_CONSTRUCTORS: ['LayerDecayOptimWrapperConstructor'],
     registry.OPTIMIZERS: ['TimmLamb'],
     registry.TRANSFORMS: ['ThreeAugment', 'TimmRandAugment', 'SimpleRandomCrop',
                           'ResizeCenterCrop'],
+    registry.RUNNERS: ['ResumableRunner'],
+    registry.HOOKS: ['SafeCheckpointHook', 'NonFiniteLossHook', 'ConsoleProgressHook'],
+    registry.LOOPS: ['ResumableIterBasedTrainLoop', 'ResumableEpochBasedTrainLoop'],
 }
 
 
@@ -34,7 +37,8 @@ def test_found_from_every_scope_and_not_shadowed(scope):
     importlib.import_module(f'{scope}.datasets')
     child_of = {registry.MODELS: lib.MODELS,
                 registry.OPTIM_WRAPPER_CONSTRUCTORS: lib.OPTIM_WRAPPER_CONSTRUCTORS,
-                registry.OPTIMIZERS: lib.OPTIMIZERS, registry.TRANSFORMS: lib.TRANSFORMS}
+                registry.OPTIMIZERS: lib.OPTIMIZERS, registry.TRANSFORMS: lib.TRANSFORMS,
+                registry.RUNNERS: lib.RUNNERS, registry.HOOKS: lib.HOOKS, registry.LOOPS: lib.LOOPS}
     for reg, names in OURS.items():
         child = child_of[reg]
         for name in names:

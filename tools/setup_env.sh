@@ -4,7 +4,7 @@
 # Creates .venv/ at the repository root (Python 3.11) and installs torch 2.14.1,
 # mmcv 2.1.0 *with compiled ops* (built from source, C++ standard patched for
 # torch >= 2.10 headers), mmengine, mmsegmentation, mmdet, mmpretrain, timm,
-# pycocotools, pytest and this project in editable mode.
+# pycocotools, openmim, pytest with pytest-xdist and this project in editable mode.
 #
 # The built mmcv wheel is cached outside the repository, keyed by mmcv, torch,
 # Python and CUDA/CPU, so a second setup on the same machine takes under a minute:

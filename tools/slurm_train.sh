@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train on a Slurm cluster, as mmseg's / mmdet's slurm_train.sh:
-#   [GPUS=8] bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py options]
+#   [GPUS=8] bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [train.py options, e.g. --work-dir DIR]
 # Environment: GPUS, GPUS_PER_NODE, CPUS_PER_TASK, SRUN_ARGS.
 set -x
 PARTITION=$1

@@ -39,7 +39,11 @@ class ThreeAugment(BaseTransform):
     or Gaussian blur (radius uniform in ``blur_radius``), with equal probability. The
     operations are PIL's, as in the reference ``augment.py``; colour jitter and flip
     are separate transforms in the pipeline. The chosen operation is recorded in
-    ``results['three_augment']``."""
+    ``results['three_augment']``.
+
+    Args:
+        blur_radius (tuple[float]): range of the Gaussian blur's radius, in pixels.
+    """
 
     OPS = ('grayscale', 'solarize', 'blur')
 
@@ -67,8 +71,12 @@ class ThreeAugment(BaseTransform):
 class TimmRandAugment(BaseTransform):
     """timm's RandAugment from a policy string, e.g. ``'rand-m9-mstd0.5-inc1'``.
 
-    ``img_size`` sets the translation range (45% of it, as timm's transform factory)
-    and ``mean`` (RGB, 0..1) the fill colour of geometric ops."""
+    Args:
+        policy (str): timm's RandAugment policy string.
+        img_size (int): sets the translation range (45% of it, as timm's transform
+            factory).
+        mean (tuple[float]): RGB fill colour (0..1) of the geometric operations.
+    """
 
     def __init__(self, policy='rand-m9-mstd0.5-inc1', img_size=224,
                  mean=(0.485, 0.456, 0.406)):
@@ -88,7 +96,14 @@ class TimmRandAugment(BaseTransform):
 @TRANSFORMS.register_module()
 class SimpleRandomCrop(BaseTransform):
     """DeiT III's Simple Random Crop: resize the short side to ``size``, pad 4 pixels
-    by reflection, take a random ``size`` x ``size`` crop."""
+    by reflection, take a random ``size`` x ``size`` crop.
+
+    Args:
+        size (int): output size. Default: 224.
+        padding (int): reflection padding before the crop. Default: 4.
+        interpolation (str): resize interpolation. Default: ``'bicubic'``.
+        backend (str): mmcv's image backend for the resize. Default: ``'pillow'``.
+    """
 
     def __init__(self, size=224, padding=4, interpolation='bicubic', backend='pillow'):
         self.resize = ResizeEdge(scale=size, edge='short', interpolation=interpolation,
@@ -103,7 +118,14 @@ class SimpleRandomCrop(BaseTransform):
 class ResizeCenterCrop(BaseTransform):
     """Evaluation crop: resize the short side to ``floor(crop_size / crop_ratio)``, then
     take the central ``crop_size`` square (timm's ``crop_pct``; 0.875 gives 256 -> 224,
-    1.0 resizes straight to the crop)."""
+    1.0 resizes straight to the crop).
+
+    Args:
+        crop_size (int): output size. Default: 224.
+        crop_ratio (float): crop size / resized short side. Default: 0.875.
+        interpolation (str): resize interpolation. Default: ``'bicubic'``.
+        backend (str): mmcv's image backend for the resize. Default: ``'pillow'``.
+    """
 
     def __init__(self, crop_size=224, crop_ratio=0.875, interpolation='bicubic',
                  backend='pillow'):

@@ -21,7 +21,13 @@ OPTIMIZERS.register_module(name='TimmLamb', module=Lamb)
 class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """``paramwise_cfg=dict(layer_decay_rate=r, ...)``: the lr of a parameter at layer
     id ``i`` of ``n`` is multiplied by ``r ** (n - 1 - i)`` (embedding lowest, heads
-    at full lr), on top of the other ``paramwise_cfg`` rules. ``r = 1`` disables it."""
+    at full lr), on top of the other ``paramwise_cfg`` rules. ``r = 1`` disables it.
+
+    Args:
+        optim_wrapper_cfg (dict): the optimizer wrapper config, as mmengine's.
+        paramwise_cfg (dict, optional): mmengine's per-parameter rules plus
+            ``layer_decay_rate`` (in (0, 1]).
+    """
 
     def __init__(self, optim_wrapper_cfg, paramwise_cfg=None):
         # The key stays in paramwise_cfg: an empty one would make the base class skip

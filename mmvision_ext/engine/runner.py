@@ -38,6 +38,14 @@ class ResumableRunner(Runner):
       in the work dir keeps everything.
 
     The configs of the project select it with ``runner_type = 'ResumableRunner'``.
+
+    Args:
+        default_hooks, custom_hooks: as mmengine's ``Runner``; ``CheckpointHook`` becomes
+            ``SafeCheckpointHook``, and ``NonFiniteLossHook`` (and with a quiet console
+            ``ConsoleProgressHook``) join the custom hooks.
+        *args, **kwargs: mmengine's ``Runner`` arguments. Two keys of ``cfg`` are read:
+            ``non_finite_loss`` (``'stop'`` or ``'skip'``) and ``console``
+            (``'verbose'`` or ``'progress'``).
     """
 
     def __init__(self, *args, default_hooks=None, custom_hooks=None, **kwargs):

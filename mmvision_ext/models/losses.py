@@ -18,7 +18,15 @@ _TIMM_LOSSES = ('LabelSmoothingCrossEntropy', 'SoftTargetCrossEntropy', 'BinaryC
 
 @MODELS.register_module()
 class TimmLoss(nn.Module):
-    """``dict(type='TimmLoss', name='BinaryCrossEntropy', smoothing=0., target_threshold=0.)``"""
+    """One of timm's classification losses as an mmpretrain loss module:
+    ``dict(type='TimmLoss', name='BinaryCrossEntropy', smoothing=0., target_threshold=0.)``.
+
+    Args:
+        name (str): ``'LabelSmoothingCrossEntropy'``, ``'SoftTargetCrossEntropy'`` or
+            ``'BinaryCrossEntropy'``.
+        loss_weight (float): factor on the loss. Default: 1.0.
+        **kwargs: the timm loss's own arguments (``smoothing``, ``target_threshold``...).
+    """
 
     def __init__(self, name, loss_weight=1.0, **kwargs):
         super().__init__()

@@ -41,6 +41,8 @@ class PatchConvNetClassifier(nn.Module):
             variant's ImageNet-1k recipe value.
         norm (str): ``'LN'`` (released models) or ``'BN'``.
         multi_token (bool): one class token per class (thesis Table 5.7).
+        global_pool (str): timm's argument, kept for its interface; the pooling is the
+            attention-based one.
     """
 
     def __init__(self, arch='s60', num_classes=1000, in_chans=3, drop_path_rate=None,

@@ -4,7 +4,8 @@
     python tools/analysis/compare_timm.py --pairs deit3_b --device cuda --amp bf16 --train
 
 Runs are interleaved (ours, timm, ours, ...) and the median throughput of each is
-reported with the ratio ours / timm. Outputs are checked to agree first.
+reported with the ratio ours / timm. Outputs are checked to agree first (largest logit
+difference at most 1e-4 in fp32): a pair that disagrees is not timed.
 """
 import argparse
 import json
@@ -21,7 +22,7 @@ PAIRS = {  # our variant: timm model
     'cait_xxs24': 'cait_xxs24_224',
     'cait_s24': 'cait_s24_224',
     'resmlp_s12': 'resmlp_12_224',
-    'resmlp_b24': 'resmlp_big_24_224',
+    'resmlp_b24p8': 'resmlp_big_24_224',  # timm's ResMLP-B24 has 8x8 patches
     'deit_s_distilled': 'deit_small_distilled_patch16_224',
 }
 
@@ -64,6 +65,9 @@ def main(argv=None):
         x = torch.randn(args.batch_size, 3, 224, 224, device=device)
         with torch.no_grad():
             diff = (ours(x[:2]) - ref(x[:2])).abs().max().item()
+        if diff > 1e-4:
+            raise SystemExit(f'error: {name}: logits differ from timm {PAIRS[name]} by {diff:.2e} '
+                             '(> 1e-4); not timing models that compute different things')
         if args.compile:
             ours, ref = torch.compile(ours), torch.compile(ref)
         steps = [make_step(m, x, args.train, dtype) for m in (ours, ref)]

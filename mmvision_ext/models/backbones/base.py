@@ -29,6 +29,15 @@ class IsotropicBackbone(BaseModule):
     - ``out_type='tokens'``: (B, T + N, C) token sequences for classification
       heads (T prefix tokens), the last block's through the final norm if the
       family has one in its trunk.
+
+    Args:
+        out_indices (int | Sequence[int]): blocks whose outputs are returned (negative
+            counts from the end). Default: -1.
+        out_type (str): ``'featmap'`` (B, C, h, w) maps or ``'tokens'`` (B, N, C).
+        frozen_stages (int): freeze the embedding and the first ``frozen_stages``
+            blocks (-1: nothing). Default: -1.
+        with_cp (bool): gradient checkpointing of every block. Default: False.
+        init_cfg (dict, optional): mmengine initialisation, e.g. a pretrained checkpoint.
     """
     arch_zoo: dict = {}
     # Parameter-name prefixes that belong to the embedding (layer id 0, frozen first).

@@ -64,7 +64,18 @@ def _cait(embed_dims, depth, num_heads, layer_scale_init):
 
 @MODELS.register_module()
 class CaiT(IsotropicBackbone):
-    """CaiT trunk (self-attention stage). Head dim 48; LayerScale init per Table 3.15."""
+    """CaiT trunk (self-attention stage). Head dim 48; LayerScale init per Table 3.15.
+
+    Args:
+        arch (str | dict): variant (``arch_zoo`` key) or a dict of its settings.
+        img_size (int | tuple): training size; position embeddings are resized for others.
+        in_channels (int): image channels. Default: 3.
+        drop_rate (float): dropout after the position embedding and in the MLPs.
+        attn_drop_rate (float): dropout of the attention weights.
+        drop_path_rate (float): stochastic depth (the same rate in every block).
+        **kwargs: the ``IsotropicBackbone`` arguments (out_indices, out_type,
+            frozen_stages, with_cp, init_cfg).
+    """
     arch_zoo = {
         'xxs24': _cait(192, 24, 4, 1e-5),
         'xxs36': _cait(192, 36, 4, 1e-6),

@@ -125,7 +125,16 @@ def _pcn(embed_dims, depth, layer_scale_init=1e-6):
 
 @MODELS.register_module()
 class PatchConvNet(IsotropicBackbone):
-    """PatchConvNet trunk. ``norm='LN'`` (default) or ``'BN'``; any input size."""
+    """PatchConvNet trunk; any input size.
+
+    Args:
+        arch (str | dict): variant (``arch_zoo`` key) or a dict of its settings.
+        in_channels (int): image channels. Default: 3.
+        norm (str): ``'LN'`` (the released models) or ``'BN'`` (thesis Table 5.8).
+        drop_path_rate (float): stochastic depth (the same rate in every block).
+        **kwargs: the ``IsotropicBackbone`` arguments (out_indices, out_type,
+            frozen_stages, with_cp, init_cfg).
+    """
     family = 'patchconvnet'
     # The official attention-pooling stage is ClassAttentionClsHead here.
     official_head_keys = ('cls_token', 'blocks_token_only.', 'norm.', 'head.')

@@ -122,7 +122,19 @@ def _vit(patch_size, embed_dims, depth, num_heads, **extra):
 
 @MODELS.register_module()
 class DeiT3ViT(_VisionTransformer):
-    """ViT with LayerScale as trained by DeiT III (thesis ch. 6, Table 6.7)."""
+    """ViT with LayerScale as trained by DeiT III (thesis ch. 6, Table 6.7).
+
+    Args:
+        arch (str | dict): variant (``arch_zoo`` key) or a dict of its settings.
+        img_size (int | tuple): training size; position embeddings are resized for others.
+        in_channels (int): image channels. Default: 3.
+        drop_rate (float): dropout after the position embedding and in the MLPs.
+        attn_drop_rate (float): dropout of the attention weights.
+        drop_path_rate (float): stochastic depth (the same rate in every block).
+        layer_scale_init (float, optional): LayerScale init; default the variant's.
+        **kwargs: the ``IsotropicBackbone`` arguments (out_indices, out_type,
+            frozen_stages, with_cp, init_cfg).
+    """
     family = 'deit3'
     arch_zoo = {
         't': _vit(16, 192, 12, 3, layer_scale_init=1e-4),
@@ -141,7 +153,20 @@ class DeiT3ViT(_VisionTransformer):
 
 @MODELS.register_module()
 class DeiTViT(_VisionTransformer):
-    """The original DeiT ViT (thesis ch. 3, Table 3.1), optionally with a distillation token."""
+    """The original DeiT ViT (thesis ch. 3, Table 3.1), optionally with a distillation token.
+
+    Args:
+        arch (str | dict): variant (``arch_zoo`` key) or a dict of its settings.
+        img_size (int | tuple): training size; position embeddings are resized for others.
+        in_channels (int): image channels. Default: 3.
+        distilled (bool): add DeiT's distillation token. Default: False.
+        drop_rate (float): dropout after the position embedding and in the MLPs.
+        attn_drop_rate (float): dropout of the attention weights.
+        drop_path_rate (float): stochastic depth of the last block (rising linearly
+            from 0 with depth).
+        **kwargs: the ``IsotropicBackbone`` arguments (out_indices, out_type,
+            frozen_stages, with_cp, init_cfg).
+    """
     family = 'deit'
     arch_zoo = {
         't': _vit(16, 192, 12, 3),

@@ -23,7 +23,15 @@ from ..layers import ClassAttentionBlock, DropPath, init_weights, Mlp
 
 @MODELS.register_module()
 class TokenPoolClsHead(ClsHead):
-    """Linear classifier on the class token (``pool='cls'``) or the mean patch (``'avg'``)."""
+    """Linear classifier on the class token (``pool='cls'``) or the mean patch (``'avg'``).
+
+    Args:
+        num_classes (int): classes.
+        in_channels (int): token width.
+        pool (str): ``'cls'`` (ViT, DeiT III) or ``'avg'`` (ResMLP). Default: ``'cls'``.
+        drop_rate (float): dropout before the classifier.
+        **kwargs: mmpretrain's ``ClsHead`` arguments (loss, topk, cal_acc, init_cfg).
+    """
 
     def __init__(self, num_classes, in_channels, pool='cls', drop_rate=0., **kwargs):
         super().__init__(**kwargs)
@@ -46,7 +54,13 @@ class TokenPoolClsHead(ClsHead):
 class DistilledClsHead(ClsHead):
     """DeiT's two heads: ``head`` on the class token, ``head_dist`` on the distillation
     token. Inference fuses them late (mean of the logits). Without a teacher both are
-    trained on the labels; the distillation losses belong to the distiller."""
+    trained on the labels; the distillation losses belong to the distiller.
+
+    Args:
+        num_classes (int): classes.
+        in_channels (int): token width.
+        **kwargs: mmpretrain's ``ClsHead`` arguments (loss, topk, cal_acc, init_cfg).
+    """
 
     def __init__(self, num_classes, in_channels, **kwargs):
         super().__init__(**kwargs)
@@ -87,6 +101,8 @@ class ClassAttentionClsHead(ClsHead):
         layer_scale_init: LayerScale init of those blocks.
         multi_token: one class token per class, each scored by its own linear
             unit (PatchConvNet's per-class attention maps, thesis T5.7).
+        drop_rate, attn_drop_rate: dropout in those blocks' MLP and attention weights.
+        **kwargs: mmpretrain's ``ClsHead`` arguments (loss, topk, cal_acc, init_cfg).
     """
 
     def __init__(self, num_classes, in_channels, num_heads=1, depth=1, mlp_ratio=4.,
@@ -180,6 +196,8 @@ class ClassMLPClsHead(ClsHead):
             like ResMLP's cross-patch layers.
         depth: class-MLP blocks (2, as CaiT's class-attention).
         layer_scale_init: LayerScale init of those blocks.
+        drop_rate: dropout in those blocks' MLPs.
+        **kwargs: mmpretrain's ``ClsHead`` arguments (loss, topk, cal_acc, init_cfg).
     """
 
     def __init__(self, num_classes, in_channels, num_patches=196, depth=2,

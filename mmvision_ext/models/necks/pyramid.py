@@ -19,6 +19,7 @@ class IsotropicPyramidNeck(BaseModule):
         num_inputs: 4 maps from 4 blocks (ViT, CaiT, ResMLP), or 1 map used at
             every level (PatchConvNet, which uses only its final output).
         norm_cfg: norm between the two transposed convs (SyncBN for multi-GPU).
+        init_cfg: mmengine initialisation.
     """
 
     def __init__(self, in_channels, num_inputs=4, norm_cfg=dict(type='SyncBN', requires_grad=True),

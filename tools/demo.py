@@ -111,6 +111,9 @@ def main(argv=None):
                         help="mmengine's full log on the console (it is in the work dir anyway)")
     args = parser.parse_args(argv)
     verbose = ['--verbose'] if args.verbose else []
+    if not args.verbose:  # as the tools it runs: the overlays below build the model too
+        from mmvision_ext.engine.progress import quiet_known_warnings
+        quiet_known_warnings()
     os.chdir(ROOT)
     work_dir = args.work_dir
     ensure_data(args.data_root)

@@ -73,10 +73,10 @@ def segmentation_confusion(model, cfg):
     """Pixel counts (K, K) of ground truth (rows) against prediction (columns) over
     ``cfg.test_dataloader``, the ignore index left out; and the class names."""
     import numpy as np
-    from mmengine.runner import Runner
 
     from mmvision_ext.engine.progress import progress
-    loader = Runner.build_dataloader(cfg.test_dataloader)
+    from mmvision_ext.engine.runner import ResumableRunner
+    loader = ResumableRunner.build_dataloader(cfg.test_dataloader)
     classes = loader.dataset.metainfo['classes']
     ignore = loader.dataset.ignore_index
     k = len(classes)

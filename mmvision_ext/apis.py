@@ -5,11 +5,12 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from mmvision_ext.configs import find_config
 from mmvision_ext.registry import MODELS
-from mmvision_ext.runner_utils import without_teacher
+from mmvision_ext.runner_utils import check_checkpoint_fits, without_teacher
+
 
 def strip_pretrained(cfg):
     """Drop ``init_cfg`` entries: weights come from ``checkpoint`` (or stay random)."""
@@ -23,8 +24,15 @@ def strip_pretrained(cfg):
 
 
 def load_model_checkpoint(model, checkpoint):
-    """Load ``checkpoint`` into ``model`` (mmengine's loader) and take its class names."""
-    ckpt = load_checkpoint(model, str(checkpoint), map_location='cpu')
+    """Load ``checkpoint`` into ``model`` and take its class names. A checkpoint that does
+    not fit the model (other shapes, or no shared names) is one clear error rather than
+    mmengine's warning and a half-random model."""
+    from mmvision_ext.compat import load_from_local
+    from mmvision_ext.engine.checkpoint import check_checkpoint_file
+    check_checkpoint_file(checkpoint)
+    ckpt = load_from_local(str(checkpoint), map_location='cpu')
+    check_checkpoint_fits(model, ckpt, checkpoint)
+    _load_checkpoint_to_model(model, ckpt)  # mmengine's load_checkpoint, minus the read
     meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
     if 'dataset_meta' in meta:
         model.dataset_meta = meta['dataset_meta']

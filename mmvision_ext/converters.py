@@ -120,9 +120,12 @@ def convert_checkpoint(ckpt, family=None):
 
 
 def load_checkpoint_file(path):
-    """torch.load with ``weights_only=True``; pickles that need more are refused."""
+    """torch.load with ``weights_only=True``, allowing the few non-tensor types that
+    MMEngine's training checkpoints hold (``compat.MMENGINE_CHECKPOINT_GLOBALS``);
+    pickles that need more are refused."""
+    from mmvision_ext.compat import load_from_local
     try:
-        return torch.load(path, map_location='cpu', weights_only=True)
+        return load_from_local(str(path), map_location='cpu')
     except FileNotFoundError:
         raise
     except Exception as e:  # the unpickler's message says which global it refused

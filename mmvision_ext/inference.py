@@ -35,6 +35,39 @@ def _without_annotations(transforms):
     return out
 
 
+def dataset_class(cfg):
+    """The class of the config's test dataset (None if the registry does not know it)."""
+    from mmengine.registry import DATASETS
+    ds_type = cfg.test_dataloader.dataset.type
+    if not isinstance(ds_type, str):
+        return ds_type
+    scope = cfg.get('default_scope')
+    # The root registry finds a module of another scope only through its prefix.
+    return DATASETS.get(ds_type if '.' in ds_type or not scope else f'{scope}.{ds_type}')
+
+
+def default_argument(cls, name, fallback):
+    """The default of ``cls.__init__``'s argument ``name``."""
+    import inspect
+    try:
+        param = inspect.signature(cls).parameters.get(name)
+    except (TypeError, ValueError):
+        return fallback
+    return fallback if param is None or param.default is param.empty else param.default
+
+
+def num_classes(model):
+    """Classes of a classifier, segmentor or detector head."""
+    for path in ('head', 'decode_head', 'roi_head.bbox_head', 'bbox_head'):
+        obj = model
+        for name in path.split('.'):
+            obj = getattr(obj, name, None)
+        if obj is not None and hasattr(obj, 'num_classes'):
+            return int(obj.num_classes)
+    raise UserError(f'{type(model).__name__}: no head with num_classes; set '
+                    'test_dataloader.dataset.metainfo.classes in the config')
+
+
 class Predictor:
     """A model of any config of the project, ready for one image at a time.
 
@@ -67,17 +100,26 @@ class Predictor:
     def _meta(self, cfg):
         meta = dict(getattr(self.model, 'dataset_meta', None) or {})
         ds = cfg.test_dataloader.dataset
+        ds_cls = dataset_class(cfg)
         classes = meta.get('classes') or ds.get('metainfo', {}).get('classes')
         if classes is None:
-            from mmengine.registry import DATASETS
-            classes = getattr(DATASETS.get(ds.type), 'METAINFO', {}).get('classes')
+            classes = getattr(ds_cls, 'METAINFO', {}).get('classes')
         if classes is None:
-            num = getattr(getattr(self.model, 'head', None), 'num_classes', 0)
-            classes = [str(i) for i in range(num)]
+            classes = [str(i) for i in range(num_classes(self.model))]
         palette = meta.get('palette')
         if not palette or len(palette) < len(classes):
             palette = np.random.RandomState(3).randint(40, 255, (len(classes), 3)).tolist()
+        # mmseg's datasets that drop label 0 ("other", reduce_zero_label) number classes
+        # from 1 in their annotation files; label maps are written in that numbering.
+        self.label_offset = int(bool(ds.get('reduce_zero_label', default_argument(
+            ds_cls, 'reduce_zero_label', False)))) if self.task == 'seg' else 0
         return [c.strip() for c in classes], palette
+
+    def label_map(self, sample):
+        """(H, W) uint8 class ids of a segmentation result, numbered as the dataset's
+        annotation files (as mmseg's ``tools/test.py --out`` writes them)."""
+        pred = sample.pred_sem_seg.data[0].cpu().numpy()
+        return (pred + self.label_offset).astype(np.uint8)
 
     @torch.no_grad()
     def __call__(self, path):

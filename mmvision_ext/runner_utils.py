@@ -186,7 +186,12 @@ def check_checkpoint_matches(model, checkpoint):
     """The checkpoint is one and its tensors fit the model (e.g. the same number of classes)."""
     check_checkpoint_file(checkpoint)
     from mmvision_ext.compat import load_from_local
-    ckpt = load_from_local(checkpoint, map_location='cpu')
+    check_checkpoint_fits(model, load_from_local(checkpoint, map_location='cpu'), checkpoint)
+
+
+def check_checkpoint_fits(model, ckpt, name):
+    """A loaded checkpoint ``ckpt`` (file ``name``) fits ``model``: it holds every tensor of
+    the model, with the model's shapes (extra tensors, such as a teacher's, are fine)."""
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
     own = {k: v.shape for k, v in model.state_dict().items()}
     state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
@@ -198,11 +203,16 @@ def check_checkpoint_matches(model, checkpoint):
         if any(k.endswith(('conv_seg.weight', 'fc_cls.weight', 'head.weight')) for k, *_ in wrong):
             hint = (' (the checkpoint was trained for another number of classes than the '
                     'config sets: num_classes)')
-        raise UserError(f'checkpoint {checkpoint} does not fit the model{hint}: {shapes}')
+        raise UserError(f'checkpoint {name} does not fit the model{hint}: {shapes}')
     if not set(state) & set(own):
-        raise UserError(f'checkpoint {checkpoint} shares no parameter names with the model; '
+        raise UserError(f'checkpoint {name} shares no parameter names with the model; '
                         'is it for this config (or still in the official layout? convert it '
                         'with tools/model_converters/official2mmvx.py)?')
+    missing = sorted(set(own) - set(state))
+    if missing:
+        raise UserError(f'checkpoint {name} lacks {len(missing)} of the model\'s '
+                        f'{len(own)} tensors ({", ".join(missing[:3])}, ...): is it for this '
+                        'config?')
 
 
 def add_flip_tta(cfg):

@@ -2,19 +2,26 @@
 segmentation overlays with class names and a legend, detection boxes/masks with
 labels and scores, and a confusion matrix.
 
-Everything draws with matplotlib's Agg backend into files; nothing opens a window.
+Every figure draws on its own Agg canvas into files: nothing opens a window, and the
+pyplot backend of the importing program (a notebook, say) is left as it is.
 """
 import json
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+from mmvision_ext.errors import UserError
 
-from mmvision_ext.errors import UserError  # noqa: E402
+
+def _subplots(*args, **kwargs):
+    """pyplot.subplots without pyplot: a figure on an Agg canvas, and its axes."""
+    figsize = kwargs.pop('figsize', None)
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(*args, **kwargs)
 
 
 # ---------------------------------------------------------------- training curves
@@ -59,7 +66,7 @@ def plot_runs(work_dirs, keys=None, out='curves.png', labels=None):
             for i, d in enumerate(work_dirs)}
     if keys is None:
         keys = default_keys(*next(iter(runs.values())))
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
+    fig, axes = _subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
     counts = {}
     for ax, key in zip(axes[0], keys):
         for label, (train, val) in runs.items():
@@ -76,7 +83,6 @@ def plot_runs(work_dirs, keys=None, out='curves.png', labels=None):
             ax.ticklabel_format(axis='y', style='sci', scilimits=(-2, 2))
     missing = [k for k in keys if not any(c.get(k) for c in counts.values())]
     if missing:
-        plt.close(fig)
         raise UserError(f'no values of {", ".join(missing)} in the logs; keys there: '
                         f'{", ".join(sorted(_all_keys(runs)))}')
     if len(runs) > 1:
@@ -84,7 +90,6 @@ def plot_runs(work_dirs, keys=None, out='curves.png', labels=None):
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
-    plt.close(fig)
     return counts
 
 
@@ -119,7 +124,7 @@ def paint_segmentation(img, pred, classes, palette, gt=None, ignore_index=255, o
     shown = [pred] + ([gt] if gt is not None else [])
     present = sorted({int(c) for lab in shown for c in np.unique(lab)
                       if c != ignore_index and c < len(classes)})
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels) + 1.6, 3.4))
+    fig, axes = _subplots(1, len(panels), figsize=(3.2 * len(panels) + 1.6, 3.4))
     for ax, (title, panel) in zip(np.atleast_1d(axes), panels):
         ax.imshow(panel)
         ax.set_title(title, fontsize=9)
@@ -137,12 +142,12 @@ def paint_detection(img, boxes, labels, scores, masks, classes, palette, score_t
     if masks is not None:
         for m, lab in zip(np.asarray(masks)[keep], np.asarray(labels)[keep]):
             canvas[m.astype(bool)] = 0.5 * canvas[m.astype(bool)] + 0.5 * palette[lab]
-    fig, ax = plt.subplots(figsize=(5, 5 * img.shape[0] / img.shape[1]))
+    fig, ax = _subplots(figsize=(5, 5 * img.shape[0] / img.shape[1]))
     ax.imshow(canvas.astype(np.uint8))
     for (x1, y1, x2, y2), lab, s in zip(np.asarray(boxes)[keep], np.asarray(labels)[keep],
                                         np.asarray(scores)[keep]):
         colour = palette[lab] / 255
-        ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, lw=1.5,
+        ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, lw=1.5,
                                    ec=colour))
         ax.text(x1, y1, f'{classes[lab]} {s:.2f}', fontsize=7, color='white', va='bottom',
                 bbox=dict(facecolor=colour, alpha=0.8, pad=1, lw=0))
@@ -152,7 +157,7 @@ def paint_detection(img, boxes, labels, scores, masks, classes, palette, score_t
 
 def paint_classification(img, top, out=None):
     """The image with its top classes and scores (``top``: [(name, score), ...])."""
-    fig, ax = plt.subplots(figsize=(4, 4.6))
+    fig, ax = _subplots(figsize=(4, 4.6))
     ax.imshow(img)
     ax.set_title('\n'.join(f'{name}: {score:.3f}' for name, score in top), fontsize=8)
     ax.axis('off')
@@ -165,16 +170,21 @@ def plot_confusion_matrix(counts, classes, out):
     counts = np.asarray(counts, np.float64)
     norm = counts / np.maximum(counts.sum(1, keepdims=True), 1)
     n = len(classes)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
+    # Up to 30 classes, a cell per class with its value written in; beyond (ADE20k's
+    # 150), the colours alone on a figure that stays a readable size.
+    cell = 0.55 if n <= 30 else max(0.12, 24 / n)
+    fig, ax = _subplots(figsize=(1.0 + cell * n, 0.8 + cell * 0.9 * n))
     im = ax.imshow(norm, cmap='Blues', vmin=0, vmax=1)
-    for i in range(n):
+    for i in range(n if n <= 30 else 0):
         for j in range(n):
             if norm[i, j] >= 0.005:
                 ax.text(j, i, f'{norm[i, j]:.2f}', ha='center', va='center', fontsize=7,
                         color='white' if norm[i, j] > 0.6 else 'black')
-    ax.set_xticks(range(n), [c.strip() for c in classes], rotation=45, ha='right', fontsize=8)
+    size = 8 if n <= 30 else 5
+    ax.set_xticks(range(n), [c.strip() for c in classes], rotation=90 if n > 30 else 45,
+                  ha='right' if n <= 30 else 'center', fontsize=size)
     ax.set_yticks(range(n), [f'{c.strip()} ({int(s)})' for c, s in zip(classes, counts.sum(1))],
-                  fontsize=8)
+                  fontsize=size)
     ax.set_xlabel('prediction')
     ax.set_ylabel('ground truth (pixels)')
     fig.colorbar(im, ax=ax, fraction=0.046)
@@ -188,5 +198,4 @@ def _finish(fig, out):
         fig.savefig(out, dpi=100, bbox_inches='tight')
     fig.canvas.draw()
     rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
     return rgb

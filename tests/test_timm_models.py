@@ -9,6 +9,7 @@ import mmvision_ext  # noqa: F401  (registers the timm models)
 from mmvision_ext.apis import init_model
 from mmvision_ext.converters import build_classifier
 from mmvision_ext.models.timm_models import PATCHCONVNET_ARCHS
+from mmvision_ext.registry import MODELS
 
 from test_converters import to_official
 
@@ -55,6 +56,20 @@ def test_create_model_equals_the_config_model(arch):
         assert theirs.forward_head(feats, pre_logits=True).shape == (2, ours.backbone.embed_dims)
 
 
+def runner_checkpoint(model):
+    """A checkpoint as MMEngine's runner writes it: besides the weights, the message hub
+    (its HistoryBuffer) and numpy scalars, which plain ``weights_only=True`` refuses."""
+    import numpy as np
+    from mmengine.logging import MessageHub
+    hub = MessageHub('timm_ckpt')
+    for v in (2.3, 2.1):
+        hub.update_scalar('train/loss', np.float64(v))
+    hub.update_info('iter', 10)
+    return {'meta': dict(epoch=1, iter=10, seed=np.int64(0), mmengine_version='0.10.7',
+                         dataset_meta=dict(classes=[str(i) for i in range(1000)])),
+            'state_dict': model.state_dict(), 'message_hub': hub.state_dict()}
+
+
 @pytest.fixture(scope='module')
 def s60_weights(tmp_path_factory):
     """An S60 classifier with random weights, saved in the project's layout and in the
@@ -66,7 +81,7 @@ def s60_weights(tmp_path_factory):
             p.add_(torch.randn_like(p) * 0.02)
     root = tmp_path_factory.mktemp('timm_ckpt')
     ours, official = root / 'patchconvnet_s60_in1k.pth', root / 'S60.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ours)
+    torch.save(runner_checkpoint(model), ours)
     torch.save(to_official(model, 'patchconvnet'), official)
     return model, ours, official
 
@@ -96,19 +111,32 @@ def test_features_only_and_intermediates(s60_weights):
     assert [f['num_chs'] for f in net.feature_info.get_dicts()] == [384, 384]
     assert net.feature_info.reduction() == [16, 16]
     x = torch.randn(1, 3, 64, 96)
-    backbone = model.backbone
+    # The expected maps come from the config's backbone asked for those blocks.
+    backbone = MODELS.build(dict(type='PatchConvNet', arch='s60', out_indices=(1, 59)))
+    backbone.load_state_dict(model.backbone.state_dict())
     with torch.no_grad():
         feats = net(x)
-        h = backbone.patch_embed(x.contiguous(memory_format=torch.channels_last))
-        h = h.permute(0, 2, 3, 1)
-        expected = []
-        for i, blk in enumerate(backbone.blocks):
-            h = blk(h)
-            if i in (1, 59):
-                expected.append(h.permute(0, 3, 1, 2))
+        expected = backbone.eval()(x)
+        final, maps = net.model.forward_intermediates(x, indices=[1, 59])
+        tokens = model.backbone(x)[-1]
     assert [f.shape for f in feats] == [(1, 384, 4, 6)] * 2
-    for f, e in zip(feats, expected):
-        assert torch.equal(f, e)
+    for f, m, e in zip(feats, maps, expected):
+        # Another module instance: the same maps up to float rounding of the layout.
+        assert torch.equal(f, m) and torch.allclose(f, e, atol=1e-6, rtol=0)
+    assert torch.equal(final, tokens)  # timm's convention: the last tokens, not logits
     # A features-only model keeps the blocks it needs and no classifier.
     net2 = timm.create_model('patchconvnet_s60_224', features_only=True, out_indices=(2,))
     assert len(net2.model.backbone.blocks) == 3
+
+
+def test_init_model_refuses_a_checkpoint_of_another_model(s60_weights):
+    """Inference tools load through init_model: a checkpoint of another number of classes
+    or another model is one clear error, not mmengine's warning and random weights."""
+    from mmvision_ext.errors import UserError
+    _, ours, _ = s60_weights
+    model = init_model('cls_patchconvnet_s60_in1k', ours)
+    assert model.dataset_meta['classes'][:2] == ['0', '1']
+    with pytest.raises(UserError, match='num_classes'):
+        init_model('cls_patchconvnet_s60_in1k', ours, cfg_options={'model.head.num_classes': 10})
+    with pytest.raises(UserError, match='lacks'):
+        init_model('cls_deit3_s_in1k', ours)

@@ -4,14 +4,15 @@ predictions (class ids and names; boxes, scores and RLE masks for detection).
     python tools/inference.py upernet_patchconvnet_b60 CKPT photo.jpg --out vis/
     python tools/inference.py configs/mask_rcnn_patchconvnet_s60_3x_coco.py CKPT images/ --out vis/ --tta
 
-Writes DIR/<image name>.png per image (segmentation: also DIR/<image name>_labels.png,
-the class id of each pixel) and DIR/predictions.json (one entry per image).
+Writes DIR/<image name>_pred.png per image (segmentation: also DIR/<image name>_labels.png,
+the class id of each pixel, numbered as the dataset's annotation files, as mmseg's
+``tools/test.py --out`` writes them) and DIR/predictions.json (one entry per image).
+Images of the same name with other extensions keep the extension in their output names.
 """
 import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 
 from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import user_errors
@@ -30,6 +31,12 @@ def image_paths(source):
     raise UserError(f'{source}: no such image or folder')
 
 
+def output_stems(paths):
+    """Output name stem per image: its stem, or its whole name where two images share one."""
+    stems = [p.stem for p in paths]
+    return [p.name.replace('.', '_') if stems.count(p.stem) > 1 else p.stem for p in paths]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='config file or config name')
@@ -43,32 +50,30 @@ def main(argv=None):
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
     with user_errors():
+        import mmcv
         from PIL import Image
 
-        from mmvision_ext.engine.checkpoint import check_checkpoint_file
         from mmvision_ext.engine.progress import quiet_known_warnings
         from mmvision_ext.inference import Predictor
         quiet_known_warnings()
         paths = image_paths(args.images)
-        check_checkpoint_file(args.checkpoint)
         predictor = Predictor(args.config, args.checkpoint, tta=args.tta, device=args.device)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         results = []
-        for path in paths:
-            try:
-                img = np.asarray(Image.open(path).convert('RGB'))
-            except OSError as e:
-                raise UserError(f'{path} is not a readable image ({e})') from e
+        for path, stem in zip(paths, output_stems(paths)):
+            # Read as the test pipeline reads it (mmcv, EXIF orientation applied).
+            img = mmcv.imread(str(path), channel_order='rgb')
+            if img is None:
+                raise UserError(f'{path} is not a readable image')
             sample = predictor(path)
-            picture = out / f'{path.stem}.png'
+            picture = out / f'{stem}_pred.png'
             predictor.paint(img, sample, picture, args.score_thr)
             result = dict(image=str(path), picture=str(picture), task=predictor.task,
                           **predictor.to_json(sample, args.score_thr))
             if predictor.task == 'seg':  # the class id of every pixel, as mmseg's --out
-                result['label_map'] = str(out / f'{path.stem}_labels.png')
-                Image.fromarray(sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
-                                ).save(result['label_map'])
+                result['label_map'] = str(out / f'{stem}_labels.png')
+                Image.fromarray(predictor.label_map(sample)).save(result['label_map'])
             results.append(result)
             print(f'{path.name}: {summary(results[-1])}')
         (out / 'predictions.json').write_text(json.dumps(results, indent=1))

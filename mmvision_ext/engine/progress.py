@@ -13,12 +13,20 @@ from tqdm import tqdm
 from mmvision_ext.registry import HOOKS
 
 
+def progress_bar(iterable=None, desc='', total=None, unit='it', leave=True, initial=0,
+                 log_interval=10):
+    """A tqdm bar on stdout; in a log file (not a terminal) it writes a line at most
+    every ``log_interval`` seconds."""
+    return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave, initial=initial,
+                file=sys.stdout, dynamic_ncols=True,
+                mininterval=0.5 if sys.stdout.isatty() else log_interval)
+
+
 def progress(iterable, desc, total=None, unit='it', leave=True):
     """``iterable`` behind a progress bar with ETA (a plain iterator on other ranks)."""
     if not is_main_process():
         return iterable
-    return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave, file=sys.stdout,
-                dynamic_ncols=True, mininterval=0.5 if sys.stdout.isatty() else 10)
+    return progress_bar(iterable, desc=desc, total=total, unit=unit, leave=leave)
 
 
 def format_metrics(metrics):
@@ -75,9 +83,8 @@ class ConsoleProgressHook(Hook):
         self._eval_bar = None
 
     def _new_bar(self, total, desc, initial=0, leave=True):
-        return tqdm(total=total, initial=initial, desc=desc, unit='it', leave=leave,
-                    file=sys.stdout, dynamic_ncols=True,
-                    mininterval=0.5 if sys.stdout.isatty() else 30)
+        return progress_bar(total=total, initial=initial, desc=desc, leave=leave,
+                            log_interval=30)
 
     def before_train(self, runner):
         if is_main_process():

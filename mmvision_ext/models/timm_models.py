@@ -7,8 +7,8 @@
 
 builds the same network as ``configs/cls_patchconvnet_s60_in1k.py`` (backbone and
 class-attention head are this project's modules, built from that config) and loads a
-checkpoint of this project or an official one (converted on the fly; timm reads files
-with ``weights_only=True``). The model follows timm's interface: ``forward_features``,
+checkpoint of this project (a training checkpoint as MMEngine writes it, or a converted
+one) or an official one (converted on the fly), always with ``weights_only=True``. The model follows timm's interface: ``forward_features``,
 ``forward_head``, ``reset_classifier``, ``forward_intermediates`` and
 ``features_only=True``.
 
@@ -104,19 +104,17 @@ class PatchConvNetClassifier(nn.Module):
         if output_fmt not in ('NCHW', 'NHWC'):
             raise ValueError(f"output_fmt must be 'NCHW' or 'NHWC', got {output_fmt!r}")
         depth = len(self.backbone.blocks)
-        take = self._take_indices(depth, indices)
-        b = self.backbone
-        h = b.patch_embed(x.contiguous(memory_format=torch.channels_last)).permute(0, 2, 3, 1)
-        intermediates = []
-        for i, blk in enumerate(b.blocks):
-            h = blk(h)
-            if i in take:
-                intermediates.append(h.permute(0, 3, 1, 2) if output_fmt == 'NCHW' else h)
-            if stop_early and i >= max(take):
-                break
+        take = sorted(set(self._take_indices(depth, indices)))
+        # The final features need every block; without them the trunk stops early.
+        run_all = not (intermediates_only or stop_early)
+        outs = self.backbone.forward_blocks(
+            x, out_indices=tuple(sorted(set(take) | ({depth - 1} if run_all else set()))))
+        intermediates = [o.permute(0, 3, 1, 2) if output_fmt == 'NCHW' else o
+                         for o in outs[:len(take)]]
         if intermediates_only:
             return intermediates
-        return self.forward_head(h.flatten(1, 2)), intermediates
+        # As timm: the features forward_head pools (the last run block's tokens).
+        return outs[-1].flatten(1, 2), intermediates
 
     def prune_intermediate_layers(self, indices=1, prune_norm=False, prune_head=True):
         """Drop the blocks after the last one ``indices`` asks for (and the head)."""
@@ -125,6 +123,24 @@ class PatchConvNetClassifier(nn.Module):
         if prune_head:
             self.reset_classifier(0)
         return sorted(take)
+
+    def load_pretrained(self, checkpoint_path):
+        """timm's ``custom_load`` hook for ``pretrained_cfg`` files and urls. timm's own
+        loader (plain ``weights_only=True``) refuses the training checkpoints MMEngine
+        writes, so files are read as the project reads them (weights-only, plus MMEngine's
+        few checkpoint types). A classifier of another number of classes is left new."""
+        from mmvision_ext.converters import load_checkpoint_file
+        sd = checkpoint_filter_fn(load_checkpoint_file(checkpoint_path), self)
+        own = self.state_dict()
+        dropped = [k for k in sd if k.startswith('head.head.')
+                   and (k not in own or own[k].shape != sd[k].shape)]
+        for k in dropped:
+            del sd[k]
+        missing, unexpected = self.load_state_dict(sd, strict=False)
+        problems = [k for k in missing if not (dropped and k.startswith('head.head.'))]
+        if problems or unexpected:
+            raise RuntimeError(f'{checkpoint_path} does not fit {type(self).__name__}: '
+                               f'missing {problems[:5]}, unexpected {unexpected[:5]}')
 
     @staticmethod
     def _take_indices(depth, indices):
@@ -136,10 +152,8 @@ class PatchConvNetClassifier(nn.Module):
 
 
 def checkpoint_filter_fn(state_dict, model):
-    """timm's hook for pretrained files: a checkpoint converted by this project
-    (``backbone.*``/``head.*``, as saved by its runners) loads as it is; an official one is
-    converted on the fly. timm reads the file with ``weights_only=True`` and drops the
-    classifier itself when the number of classes differs."""
+    """A checkpoint of this project (``backbone.*``/``head.*``) as it is; an official
+    one converted on the fly."""
     from mmvision_ext.converters import convert_checkpoint, unwrap_state_dict
     sd = unwrap_state_dict(state_dict)
     if not any(k.startswith('backbone.') for k in sd):
@@ -149,7 +163,7 @@ def checkpoint_filter_fn(state_dict, model):
 
 def _cfg(img_size, **kwargs):
     return dict(url='', num_classes=1000, input_size=(3, img_size, img_size), pool_size=None,
-                crop_pct=1.0, interpolation='bicubic', mean=(0.485, 0.456, 0.406),
+                crop_pct=0.875, interpolation='bicubic', mean=(0.485, 0.456, 0.406),
                 std=(0.229, 0.224, 0.225), first_conv='backbone.patch_embed.proj.0.0',
                 classifier='head.head', license='apache-2.0',
                 paper_ids='arXiv:2112.13692', **kwargs)
@@ -162,9 +176,12 @@ default_cfgs = generate_default_cfgs({
 
 def _create_patchconvnet(variant, pretrained=False, **kwargs):
     arch = variant.split('_')[1]
+    # Every weight source (a file or url given by the user included) goes through
+    # PatchConvNetClassifier.load_pretrained; timm resets custom_load for user sources.
+    overlay = dict(kwargs.pop('pretrained_cfg_overlay', None) or {})
+    overlay.setdefault('custom_load', True)
     return build_model_with_cfg(
-        PatchConvNetClassifier, variant, pretrained, arch=arch,
-        pretrained_filter_fn=checkpoint_filter_fn,
+        PatchConvNetClassifier, variant, pretrained, arch=arch, pretrained_cfg_overlay=overlay,
         feature_cfg=dict(out_indices=3, feature_cls='getter'), **kwargs)
 
 

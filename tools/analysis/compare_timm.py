@@ -5,7 +5,8 @@
 
 Runs are interleaved (ours, timm, ours, ...) and the median throughput of each is
 reported with the ratio ours / timm. Outputs are checked to agree first (largest logit
-difference at most 1e-4 in fp32): a pair that disagrees is not timed.
+difference at most 1e-4 in fp32): a pair that disagrees stops the tool with an error,
+untimed.
 """
 import argparse
 import json

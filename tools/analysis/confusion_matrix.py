@@ -50,6 +50,9 @@ def main(argv=None):
                       pixel_accuracy=float(counts.trace() / max(counts.sum(), 1)))
         Path(args.out).with_suffix('.json').write_text(json.dumps(report, indent=1))
     present = [r for r in recall if r is not None]
+    if not present:
+        raise SystemExit(f'error: the test set of {args.config} has no labelled pixel; '
+                         'check its annotations (and reduce_zero_label)')
     print(f'pixel accuracy {report["pixel_accuracy"]:.3f}, mean recall '
           f'{sum(present) / len(present):.3f} over the {len(present)} classes present')
     print(f'confusion matrix: {args.out} (counts: {Path(args.out).with_suffix(".json")})')

@@ -103,17 +103,19 @@ class IsotropicBackbone(BaseModule):
         return img_size, (img_size[0] // patch_size, img_size[1] // patch_size)
 
     # --- running the trunk ----------------------------------------------------
-    def run_blocks(self, x, blocks=None):
-        """Run ``blocks`` (default ``self.blocks``); return the outputs at ``out_indices``."""
+    def run_blocks(self, x, blocks=None, out_indices=None):
+        """Run ``blocks`` (default ``self.blocks``); return the outputs at ``out_indices``
+        (default ``self.out_indices``; sorted block indices)."""
         blocks = self.blocks if blocks is None else blocks
-        last = self.out_indices[-1]
+        out_indices = self.out_indices if out_indices is None else out_indices
+        last = out_indices[-1]
         outs = []
         for i, blk in enumerate(blocks):
             if self.with_cp and self.training and x.requires_grad:
                 x = checkpoint(blk, x, use_reentrant=False)
             else:
                 x = blk(x)
-            if i in self.out_indices:
+            if i in out_indices:
                 outs.append(x)
             if i == last:  # nothing after the last requested output is needed
                 break

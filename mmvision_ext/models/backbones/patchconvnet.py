@@ -165,11 +165,16 @@ class PatchConvNet(IsotropicBackbone):
             for _ in range(s['depth'])])
         self.finish_init(s['depth'])
 
-    def forward(self, x):
+    def forward_blocks(self, x, out_indices=None):
+        """(B, h, w, C) outputs of the blocks at ``out_indices`` (default
+        ``self.out_indices``)."""
         check_image(x, 'PatchConvNet', self.patch_size)
         x = self.patch_embed(x.contiguous(memory_format=torch.channels_last))
         x = x.permute(0, 2, 3, 1)  # (B, h, w, C), contiguous thanks to channels_last
-        outs = self.run_blocks(x)
+        return self.run_blocks(x, out_indices=out_indices)
+
+    def forward(self, x):
+        outs = self.forward_blocks(x)
         if self.out_type == 'featmap':
             return tuple(o.permute(0, 3, 1, 2) for o in outs)
         return tuple(o.flatten(1, 2) for o in outs)

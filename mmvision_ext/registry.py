@@ -9,7 +9,7 @@ not be used by those libraries (a child's own entry would win): a test checks
 that none is. See docs/design.md.
 """
 from mmengine.registry import DATASETS, HOOKS, LOOPS, METRICS, MODELS, \
-    OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS, RUNNERS, TRANSFORMS
+    OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS, RUNNERS, TRANSFORMS
 
 __all__ = ['MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'HOOKS', 'LOOPS', 'OPTIMIZERS',
-           'OPTIM_WRAPPER_CONSTRUCTORS', 'RUNNERS']
+           'OPTIM_WRAPPER_CONSTRUCTORS', 'OPTIM_WRAPPERS', 'RUNNERS']

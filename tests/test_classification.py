@@ -10,7 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import IMG, NUM_CLASSES, ROOT, run_tool, tiny_config
+from conftest import IMG, NUM_CLASSES, ROOT, call_tool, tiny_config
 
 
 
@@ -255,8 +255,8 @@ def test_distillation_losses(tmp_path, imagenet_root, kind):
 
 
 def test_missing_teacher_is_named_before_training(tmp_path):
-    proc = run_tool('tools/train.py', 'configs/cls_deit_s_distilled_in1k.py', '--work-dir',
-                    tmp_path / 'w', check=False, env=dict(MMVX_CHECKPOINTS=str(tmp_path)))
+    proc = call_tool('tools/train.py', 'configs/cls_deit_s_distilled_in1k.py', '--work-dir',
+                     tmp_path / 'w', check=False, env=dict(MMVX_CHECKPOINTS=str(tmp_path)))
     assert proc.returncode != 0
     assert 'distillation teacher checkpoint not found' in proc.stderr
     assert 'Traceback' not in proc.stderr
@@ -287,9 +287,7 @@ def test_recipe_learns(tmp_path, imagenet_root, family):
     synthetic classes: held-out top-1 far above chance."""
     epochs, bar = LEARN[family]
     cfg = shorten_recipe(tiny_config(family, imagenet_root, tmp_path, epochs=epochs))
-    # One math thread: make test runs another test on the other core.
-    run_tool('tools/train.py', cfg, '--work-dir', tmp_path / 'work',
-             env=dict(OMP_NUM_THREADS='1'))
+    call_tool('tools/train.py', cfg, '--work-dir', tmp_path / 'work')
     top1 = final_metrics(tmp_path / 'work')['accuracy/top1'] / 100
     print(f'{family}: top-1 {top1:.3f} after {epochs} epochs')
     assert top1 > bar, f'{family}: top-1 {top1:.3f} <= {bar}'
@@ -309,8 +307,7 @@ def check_inference_tool(cfg, tmp_path, imagenet_root, top1):
         shutil.copy(p, flat / p.name)
         truth[p.name] = p.parent.name
     ckpt = tmp_path / 'work' / (tmp_path / 'work' / 'last_checkpoint').read_text().split('/')[-1]
-    run_tool('tools/inference.py', cfg, ckpt, flat, '--out', tmp_path / 'pred',
-             env=dict(OMP_NUM_THREADS='1'))
+    call_tool('tools/inference.py', cfg, ckpt, flat, '--out', tmp_path / 'pred')
     results = json.loads((tmp_path / 'pred' / 'predictions.json').read_text())
     assert len(results) == len(truth) == 200
     for r in results:

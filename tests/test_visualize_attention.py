@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, run_tool
+from conftest import ROOT, call_tool
 from mmvision_ext.datasets import make_dataset
 from mmvision_ext.datasets.synthetic import SYNTHETIC_CLASSES, render_scene
 
@@ -16,8 +16,6 @@ pytestmark = pytest.mark.xdist_group('attention_model')
 
 TOOL = 'tools/analysis/visualize_attention.py'
 PATCH = 16  # PatchConvNet's stem stride
-# One thread: on a loaded 2-core machine two OpenMP threads can be 100x slower.
-ENV = {'OMP_NUM_THREADS': '1'}
 EPOCHS = 40
 
 # A small PatchConvNet (4 blocks, 128 wide) with the recipe spelled out, so that the test
@@ -78,7 +76,7 @@ def trained(tmp_path_factory):
         base=ROOT / 'configs' / 'cls_patchconvnet_s60_in1k.py', epochs=EPOCHS,
         data_root=data_root, classes=SYNTHETIC_CLASSES))
     work_dir = root / 'work_dir'
-    run_tool('tools/train.py', config, '--work-dir', work_dir, env=ENV)
+    call_tool('tools/train.py', config, '--work-dir', work_dir)
     checkpoint = work_dir / f'epoch_{EPOCHS}.pth'
     assert checkpoint.is_file()
     return config, checkpoint
@@ -159,9 +157,7 @@ def test_clear_errors(tmp_path, capsys):
     one_object_image(image, 0, 100)
     checkpoint.write_bytes(b'')  # the checks below stop before it is read
     # DeiT III pools by its class token: no attention map, said before anything is built.
-    # A real process, to see that the user gets one line and no traceback.
-    proc = run_tool(TOOL, 'configs/cls_deit3_s_in1k.py', checkpoint, image, check=False,
-                    env=ENV)
+    proc = call_tool(TOOL, 'configs/cls_deit3_s_in1k.py', checkpoint, image, check=False)
     assert proc.returncode != 0 and 'Traceback' not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and 'cls_deit3_s_in1k.py' in lines[0]

@@ -30,7 +30,9 @@ def parse_args(argv=None):
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CHECKPOINT, or without a value from the newest '
                              'complete checkpoint in the work dir')
-    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: bfloat16 autocast (CPU, Ampere+ GPUs), else '
+                             'float16 with loss scaling')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr with the total batch size (auto_scale_lr)')
     add_config_and_launcher_args(parser)
@@ -58,12 +60,12 @@ def main(argv=None):
             cfg.console = 'progress'
 
         if args.amp:
-            if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+            if cfg.optim_wrapper.get('type', 'OptimWrapper') in (
+                    'AmpOptimWrapper', 'MixedPrecisionOptimWrapper'):
                 print_log('AMP is already on in the config', logger='current',
                           level=logging.WARNING)
-            else:
-                cfg.optim_wrapper.type = 'AmpOptimWrapper'
-                cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+            else:  # bfloat16 where the device has it, float16 with loss scaling elsewhere
+                cfg.optim_wrapper.type = 'MixedPrecisionOptimWrapper'
         if args.auto_scale_lr:
             if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
                 raise UserError('the config has no auto_scale_lr.base_batch_size to scale from')

@@ -1,4 +1,5 @@
-"""Optimizers: timm's LAMB, and layer-wise learning-rate decay for the backbones.
+"""Optimizers: timm's LAMB, layer-wise learning-rate decay for the backbones, and
+mixed precision on every device.
 
 LAMB (ResMLP, PatchConvNet, DeiT III recipes) is timm's, the one the reference code
 trains with, registered as ``TimmLamb`` (mmpretrain has its own ``Lamb``).
@@ -8,11 +9,14 @@ backbones (by class name); this one asks the backbone itself for each
 parameter's layer id (``backbone.get_layer_depth``), so it works for every
 family of the project and keeps all of mmengine's ``paramwise_cfg`` options.
 """
-from mmengine.optim import DefaultOptimWrapperConstructor
+from contextlib import contextmanager
+
+import torch
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from timm.optim import Lamb
 
 from mmvision_ext.errors import ConfigError
-from mmvision_ext.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS
+from mmvision_ext.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 
 OPTIMIZERS.register_module(name='TimmLamb', module=Lamb)
 
@@ -52,3 +56,73 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             scale = self.layer_decay_rate ** (num_ids - 1 - layer_id)
             group['lr'] = group.get('lr', self.base_lr) * scale
             group['layer_id'] = layer_id
+
+
+@OPTIM_WRAPPERS.register_module()
+class MixedPrecisionOptimWrapper(OptimWrapper):
+    """Mixed-precision training on any device (``tools/train.py --amp``): the forward
+    pass and loss under ``torch.autocast``, in bfloat16 where the device has it (CPUs,
+    NVIDIA GPUs from Ampere on), without loss scaling since bfloat16 keeps float32's
+    exponent range; in float16 with dynamic loss scaling elsewhere. mmengine's
+    ``AmpOptimWrapper`` refuses to start without an accelerator.
+
+    Args:
+        dtype (str): ``'auto'`` (bfloat16 where supported, else float16),
+            ``'bfloat16'`` or ``'float16'``.
+        loss_scale (str | float | dict): float16's loss scaling: ``'dynamic'``, a
+            fixed scale, or ``torch.amp.GradScaler`` arguments. Unused for bfloat16.
+        **kwargs: mmengine's ``OptimWrapper`` arguments (optimizer, clip_grad,
+            accumulative_counts).
+    """
+
+    def __init__(self, dtype='auto', loss_scale='dynamic', **kwargs):
+        super().__init__(**kwargs)
+        self.device_type = 'cuda' if torch.cuda.is_available() else 'cpu'
+        bf16_ok = self.device_type == 'cpu' or torch.cuda.is_bf16_supported()
+        if dtype == 'auto':
+            dtype = 'bfloat16' if bf16_ok else 'float16'
+        if dtype not in ('bfloat16', 'float16'):
+            raise ConfigError(f"MixedPrecisionOptimWrapper: dtype must be 'auto', 'bfloat16' "
+                              f"or 'float16', got {dtype!r}")
+        if dtype == 'bfloat16' and not bf16_ok:
+            raise ConfigError('this GPU has no bfloat16; use dtype float16 (or auto)')
+        self.cast_dtype = getattr(torch, dtype)
+        self.loss_scaler = None
+        if self.cast_dtype == torch.float16:
+            scaler = dict(loss_scale) if isinstance(loss_scale, dict) else (
+                {} if loss_scale == 'dynamic' else dict(init_scale=float(loss_scale),
+                                                        growth_interval=2 ** 31 - 1))
+            self.loss_scaler = torch.amp.GradScaler(self.device_type, **scaler)
+
+    def backward(self, loss, **kwargs):
+        if self.loss_scaler is not None:
+            loss = self.loss_scaler.scale(loss)
+        super().backward(loss, **kwargs)
+
+    def step(self, **kwargs):
+        if self.loss_scaler is None:
+            return super().step(**kwargs)
+        if self.clip_grad_kwargs:
+            self.loss_scaler.unscale_(self.optimizer)
+            self._clip_grad()
+        self.loss_scaler.step(self.optimizer, **kwargs)
+        self.loss_scaler.update()
+
+    def state_dict(self):
+        state = super().state_dict()
+        if self.loss_scaler is not None:
+            state['loss_scaler'] = self.loss_scaler.state_dict()
+        return state
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        scaler = state_dict.pop('loss_scaler', None)
+        if scaler is not None and self.loss_scaler is not None:
+            self.loss_scaler.load_state_dict(scaler)
+        super().load_state_dict(state_dict)
+
+    @contextmanager
+    def optim_context(self, model):
+        with super().optim_context(model), torch.autocast(self.device_type,
+                                                          dtype=self.cast_dtype):
+            yield

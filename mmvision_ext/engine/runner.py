@@ -3,6 +3,7 @@ import copy
 import logging
 
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmvision_ext.engine.checkpoint import check_checkpoint_file, find_resumable_checkpoint
@@ -32,6 +33,10 @@ class ResumableRunner(Runner):
     - **a guard against NaN/Inf losses** (``NonFiniteLossHook``): the config key
       ``non_finite_loss`` is ``'stop'`` (default) or ``'skip'``;
     - ``num_workers=0`` works with ``persistent_workers=True`` in the config;
+    - **compiled submodules**: ``compile=dict(modules=['backbone'], fullgraph=True)``
+      compiles those submodules in place (``nn.Module.compile``: parameter names,
+      checkpoints and resuming are unchanged) for training, validation and test; any
+      other ``compile`` value is mmengine's (the whole ``train_step``);
     - **a quiet console** with ``console='progress'`` in the config (the tools set it
       unless ``--verbose``): progress bars, metrics and output paths on the console
       (``ConsoleProgressHook``), mmengine's warnings and errors too, while the log file
@@ -95,6 +100,38 @@ class ResumableRunner(Runner):
                     else 'IterBasedTrainLoop'
             loop['type'] = _RESUMABLE_LOOPS.get(loop.get('type'), loop.get('type'))
         return super().build_train_loop(loop)
+
+    def _maybe_compile(self, target):
+        compile_cfg = self.cfg.get('compile')
+        if not isinstance(compile_cfg, dict) or 'modules' not in compile_cfg:
+            return super()._maybe_compile(target)
+        self.compile_modules()
+
+    def compile_modules(self):
+        """Compile the submodules ``compile.modules`` names (once; see the class doc)."""
+        compile_cfg = self.cfg.get('compile')
+        if not isinstance(compile_cfg, dict) or 'modules' not in compile_cfg:
+            return
+        options = dict(compile_cfg)
+        names = options.pop('modules')
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        for name in [names] if isinstance(names, str) else names:
+            try:
+                module = model.get_submodule(name)
+            except AttributeError:
+                raise ConfigError(f'compile.modules: the model has no submodule {name!r}; '
+                                  f'its children: {", ".join(n for n, _ in model.named_children())}'
+                                  ) from None
+            if getattr(module, '_compiled_call_impl', None) is None:
+                module.compile(**options)
+
+    def val(self):
+        self.compile_modules()
+        return super().val()
+
+    def test(self):
+        self.compile_modules()
+        return super().test()
 
     def load_or_resume(self):
         if self._has_loaded:

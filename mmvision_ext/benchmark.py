@@ -39,9 +39,17 @@ def make_step(model, batch, train=False, amp_dtype=None):
     return step
 
 
+def memory_mib(device):
+    """Peak memory so far in MiB: CUDA max allocated; CPU the process's peak resident set."""
+    device = torch.device(device)
+    if device.type == 'cuda':
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure(step, batch_size, device, warmup=3, runs=10, iters_per_run=1):
     """Median images/second over ``runs`` timed runs, and peak memory in MiB
-    (CUDA: max allocated; CPU: the process's peak resident set)."""
+    (``memory_mib``)."""
     device = torch.device(device)
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
@@ -55,11 +63,7 @@ def measure(step, batch_size, device, warmup=3, runs=10, iters_per_run=1):
             step()
         _sync(device)
         rates.append(batch_size * iters_per_run / (time.perf_counter() - start))
-    if device.type == 'cuda':
-        peak = torch.cuda.max_memory_allocated(device) / 2**20
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return statistics.median(rates), peak
+    return statistics.median(rates), memory_mib(device)
 
 
 def interleaved(steps, batch_size, device, warmup=3, rounds=10):

@@ -31,7 +31,10 @@ def call_tool(relpath, *args, check=True, env=None):
     """Run a tool's ``main(argv)`` in this process, as ``run_tool`` runs its script: the
     same code without a new interpreter's 7 s of imports. Returns a CompletedProcess
     with the exit status and what the tool wrote to stdout and stderr. For tools that
-    stop early or run briefly; trainings whose isolation matters use ``run_tool``."""
+    stop before building a runner, or that build none: mmengine keeps per-process
+    instances (logger, visualizer, message hub) that a second runner in one process
+    would share, and long runs were several times slower inside the test process than
+    in one of their own. Those use ``run_tool``."""
     import contextlib
     import io
     out, err = io.StringIO(), io.StringIO()

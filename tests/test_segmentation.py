@@ -265,9 +265,9 @@ def test_resmlp_unsupported_size_is_explained():
 
 def test_checkpoint_for_other_classes_is_refused(trained_demo, ade_root, tmp_path):
     _, ckpt = trained_demo
-    proc = call_tool('tools/test.py', DEMO, ckpt, '--work-dir', tmp_path / 'w', '--cfg-options',
-                     *data_opts(ade_root), 'model.decode_head.num_classes=150',
-                     'model.auxiliary_head.num_classes=150', check=False)
+    proc = run_tool('tools/test.py', DEMO, ckpt, '--work-dir', tmp_path / 'w', '--cfg-options',
+                    *data_opts(ade_root), 'model.decode_head.num_classes=150',
+                    'model.auxiliary_head.num_classes=150', check=False)
     assert proc.returncode != 0
     assert 'decode_head.conv_seg.weight' in proc.stderr and 'number of classes' in proc.stderr
 
@@ -288,9 +288,11 @@ def test_layer_decay_scales_lr_by_depth():
 
 def test_show_dir_paints_every_test_image(trained_demo, ade_root, tmp_path):
     _, ckpt = trained_demo
-    call_tool('tools/test.py', DEMO, ckpt, '--show-dir', tmp_path / 'vis', '--work-dir',
-              tmp_path / 'w', '--cfg-options', *data_opts(ade_root),
-              'test_dataloader.dataset.indices=3')
+    # A process of its own: mmengine's visualizer is a per-process instance, which a
+    # test run earlier in this process would have tied to its own (removed) work dir.
+    run_tool('tools/test.py', DEMO, ckpt, '--show-dir', tmp_path / 'vis', '--work-dir',
+             tmp_path / 'w', '--cfg-options', *data_opts(ade_root),
+             'test_dataloader.dataset.indices=3')
     assert len(list((tmp_path / 'vis').rglob('*.png'))) == 3
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, call_tool
+from conftest import ROOT, call_tool, run_tool
 from mmvision_ext.datasets import make_dataset
 from mmvision_ext.datasets.synthetic import SYNTHETIC_CLASSES, render_scene
 
@@ -76,7 +76,7 @@ def trained(tmp_path_factory):
         base=ROOT / 'configs' / 'cls_patchconvnet_s60_in1k.py', epochs=EPOCHS,
         data_root=data_root, classes=SYNTHETIC_CLASSES))
     work_dir = root / 'work_dir'
-    call_tool('tools/train.py', config, '--work-dir', work_dir)
+    run_tool('tools/train.py', config, '--work-dir', work_dir)
     checkpoint = work_dir / f'epoch_{EPOCHS}.pth'
     assert checkpoint.is_file()
     return config, checkpoint

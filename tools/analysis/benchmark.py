@@ -7,15 +7,23 @@ several timed runs.
 
 With --train a step is forward + backward of the model in 'tensor' mode (a
 squared-output surrogate loss, so every task's model is timed the same way).
+``step_mem_mib`` is what the steps add to the memory of the built model: on CUDA the
+peak allocated minus the allocation before the first step, on the CPU the rise of the
+process's peak resident set (one configuration per process), e.g. activation memory
+with and without gradient checkpointing:
+
+    python tools/analysis/benchmark.py upernet_patchconvnet_b60 --shape 512 --batch-size 1 \
+        --train --runs 1 --warmup 0 --cfg-options model.backbone.with_cp=True
 """
 import argparse
 import json
 
 import torch
+from mmengine.config import DictAction
 
 from mmvision_ext.analysis import count_flops, tensor_forward
 from mmvision_ext.apis import init_model
-from mmvision_ext.benchmark import make_step, measure
+from mmvision_ext.benchmark import make_step, measure, memory_mib
 
 
 def main(argv=None):
@@ -29,30 +37,37 @@ def main(argv=None):
     parser.add_argument('--train', action='store_true')
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--runs', type=int, default=10)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='key=value overrides, e.g. model.backbone.with_cp=True')
     args = parser.parse_args(argv)
     h, w = args.shape[0], args.shape[-1]
     device = torch.device(args.device)
-    model = init_model(args.config, device='cpu')
-    with torch.no_grad():
-        flops = count_flops(tensor_forward(model, (h, w)), (torch.zeros(1, 3, h, w),))
+    model = init_model(args.config, device='cpu', cfg_options=args.cfg_options)
     net = tensor_forward(model, (h, w)).to(device)
     if args.compile:
         net = torch.compile(net)
     x = torch.randn(args.batch_size, 3, h, w, device=device)
     dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16, None: None}[args.amp]
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+    before = (torch.cuda.memory_allocated(device) / 2**20 if device.type == 'cuda'
+              else memory_mib(device))
     ips, peak = measure(make_step(net, x, args.train, dtype), args.batch_size, device,
                         args.warmup, args.runs)
+    with torch.no_grad():  # after the timing: the FLOP count's trace is not in the peak
+        flops = count_flops(tensor_forward(model.cpu().eval(), (h, w)), (torch.zeros(1, 3, h, w),))
     result = dict(config=args.config, device=str(device), batch_size=args.batch_size,
                   shape=[h, w], mode='train' if args.train else 'inference',
-                  amp=args.amp, compile=args.compile, img_per_s=round(ips, 2),
-                  peak_mem_mib=round(peak, 1), gflops_per_img=round(flops / 1e9, 2))
+                  amp=args.amp, compile=args.compile, cfg_options=args.cfg_options,
+                  img_per_s=round(ips, 2), peak_mem_mib=round(peak, 1),
+                  step_mem_mib=round(peak - before, 1), gflops_per_img=round(flops / 1e9, 2))
     if device.type == 'cuda':
         # Model-FLOPs utilisation against the card's dense bf16 peak (H100/H200: ~790 TFLOP/s
         # NVIDIA's dense figure; 2 FLOPs per MAC, x3 for forward + backward).
         peak_tflops = 790e12
         factor = 3 if args.train else 1
         result['mfu'] = round(2 * factor * flops * ips / peak_tflops, 3)
-    print(f'{ips:.2f} img/s, peak memory {peak:.0f} MiB')
+    print(f'{ips:.2f} img/s, peak memory {peak:.0f} MiB ({peak - before:.0f} MiB for the steps)')
     print(json.dumps(result))
 
 

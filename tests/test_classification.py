@@ -11,6 +11,9 @@ import torch
 from mmengine.config import Config
 
 from conftest import IMG, NUM_CLASSES, ROOT, call_tool, run_tool, tiny_config
+from thesis_figures import (DEIT_FT384_EPOCHS, DEIT_RANDAUGMENT, HARD_DISTILLATION_ALPHA,
+                            PATCHCONVNET_DROP_PATH, PATCHCONVNET_FINETUNE_DROP_PATH_REDUCTION,
+                            PATCHCONVNET_RANDAUGMENT, SOFT_DISTILLATION)
 
 
 
@@ -223,6 +226,12 @@ def test_distillation_losses(tmp_path, imagenet_root, kind):
                                     smoothing=0.1))
     model_cfg.data_preprocessor = dict(model_cfg.data_preprocessor, mixup=None,
                                        random_erasing=None)
+    defaults = MODELS.build({k: v for k, v in model_cfg.items() if k not in ('alpha', 'tau')})
+    if kind == 'soft':
+        assert (defaults.alpha, defaults.tau) == (SOFT_DISTILLATION['alpha'],
+                                                  SOFT_DISTILLATION['tau'])
+    else:
+        assert defaults.alpha == HARD_DISTILLATION_ALPHA
     model = MODELS.build(model_cfg).train()
     assert not model.teacher.training
     assert not any(k.startswith('teacher') for k in model.state_dict())
@@ -252,6 +261,34 @@ def test_distillation_losses(tmp_path, imagenet_root, kind):
     with torch.no_grad():
         fused = model(inputs, mode='tensor')
     assert torch.allclose(fused, (logits + logits_dist) / 2, atol=1e-5)
+
+
+def _randaugment(cfg):
+    """(magnitude, std) of the recipe's timm RandAugment policy, e.g. rand-m9-mstd0.5."""
+    import re
+    policy, = [t['policy'] for t in cfg.train_dataloader.dataset.pipeline
+               if t['type'] == 'TimmRandAugment']
+    m = re.match(r'rand-m(\d+)-mstd([\d.]+)', policy)
+    return int(m.group(1)), float(m.group(2))
+
+
+def test_recipe_values_follow_the_thesis():
+    """Built configs against the thesis' figures (tests/thesis_figures.py): PatchConvNet's
+    drop-path per variant and its 384 fine-tunings 0.1 lower, its RandAugment, and the
+    epochs of DeiT's and CaiT's 384 fine-tunings."""
+    def load(name):
+        return Config.fromfile(str(ROOT / 'configs' / f'{name}.py'))
+    for arch, rate in PATCHCONVNET_DROP_PATH.items():
+        assert load(f'cls_patchconvnet_{arch}_in1k').model.backbone.drop_path_rate == rate
+    for arch in ('s60', 's120', 'b60', 'b120', 'l60', 'l120'):
+        pre = load(f'cls_patchconvnet_{arch}_in1k')
+        ft = load(f'cls_patchconvnet_{arch}_384_in1k')
+        assert ft.model.backbone.drop_path_rate == pytest.approx(
+            pre.model.backbone.drop_path_rate - PATCHCONVNET_FINETUNE_DROP_PATH_REDUCTION)
+        assert _randaugment(pre) == _randaugment(ft) == PATCHCONVNET_RANDAUGMENT
+    assert _randaugment(load('cls_deit_s_in1k')) == DEIT_RANDAUGMENT
+    for name in ('cls_deit_b_384_in1k', 'cls_cait_s24_384_in1k'):
+        assert load(name).train_cfg.max_epochs == DEIT_FT384_EPOCHS
 
 
 def test_missing_teacher_is_named_before_training(tmp_path):

@@ -41,3 +41,17 @@ UPERNET_PARAMS = {
     'patchconvnet_b120': (229.8, 'T5.3'),
     'deit_s': (52.0, 'T5.3'),
 }
+
+# PatchConvNet's drop-path rate at 224 per variant (T5.8); its fine-tunings at higher
+# resolution lower it by 0.1 (section 5.3). L60/L120 are not in the table.
+PATCHCONVNET_DROP_PATH = {'s60': 0.15, 's120': 0.2, 'b60': 0.3, 'b120': 0.4}
+PATCHCONVNET_FINETUNE_DROP_PATH_REDUCTION = 0.1
+# "The RandAugment variant by Wightman et al." (section 5.2.3): magnitude 7, std 0.5
+# (T6.1, Wightman et al.'s column); DeiT's is 9/0.5 (T3.9).
+PATCHCONVNET_RANDAUGMENT = (7, 0.5)
+DEIT_RANDAUGMENT = (9, 0.5)
+# DeiT's fine-tuning at 384: 25 epochs (section 3.4.5); CaiT uses DeiT's procedure (3.7).
+DEIT_FT384_EPOCHS = 25
+# Soft distillation: tau 3.0, lambda 0.1 (section 3.4.5); hard: lambda 1/2 (eq. 3.3).
+SOFT_DISTILLATION = dict(tau=3.0, alpha=0.1)
+HARD_DISTILLATION_ALPHA = 0.5

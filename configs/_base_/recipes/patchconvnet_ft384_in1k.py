@@ -6,7 +6,15 @@
 _base_ = ['./deit_ft384_in1k.py']
 
 data_preprocessor = dict(random_erasing=None)
-train_dataloader = dict(batch_size=128)
+train_pipeline = [  # the pre-training's augmentation (RandAugment m7/0.5), at 384
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale={{_base_.img_size}}, backend='pillow',
+         interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='TimmRandAugment', policy='rand-m7-mstd0.5-inc1', img_size={{_base_.img_size}}),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(batch_size=128, dataset=dict(pipeline=train_pipeline))
 
 max_epochs = 10
 optim_wrapper = dict(optimizer=dict(lr=1e-5, weight_decay=0.01))

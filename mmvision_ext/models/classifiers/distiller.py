@@ -57,18 +57,22 @@ class DistilledImageClassifier(ImageClassifier):
             classifier config of this project or mmpretrain (inputs are shared, so
             it must use the student's normalisation; checked).
         distillation (str): 'hard' or 'soft'.
-        alpha (float): weight of the distillation term (the thesis: 1/2 hard).
-        tau (float): soft-distillation temperature.
+        alpha (float, optional): weight of the distillation term; default the thesis'
+            value of the kind (section 3.4.5): 1/2 hard, 0.1 soft.
+        tau (float): soft-distillation temperature; default the thesis' 3.0
+            (section 3.4.5).
         **kwargs: ``ImageClassifier`` arguments; the head must be ``DistilledClsHead``.
     """
 
-    def __init__(self, teacher, distillation='hard', alpha=0.5, tau=1.0, **kwargs):
+    def __init__(self, teacher, distillation='hard', alpha=None, tau=3.0, **kwargs):
         super().__init__(**kwargs)
         if distillation not in ('hard', 'soft'):
             raise ConfigError(f"distillation must be 'hard' or 'soft', got {distillation!r}")
         if not hasattr(self.head, 'forward_both'):
             raise TypeError('DistilledImageClassifier needs a head with a distillation '
                             f'token (DistilledClsHead), got {type(self.head).__name__}')
+        if alpha is None:
+            alpha = 0.5 if distillation == 'hard' else 0.1
         self.distillation, self.alpha, self.tau = distillation, float(alpha), float(tau)
         teacher_model, teacher_cfg = build_teacher(teacher['config'], teacher['checkpoint'])
         self._check_normalisation(teacher_cfg, kwargs.get('data_preprocessor') or {})

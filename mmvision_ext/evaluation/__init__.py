@@ -1,0 +1,3 @@
+from .real import ImageNetReaLAccuracy
+
+__all__ = ['ImageNetReaLAccuracy']

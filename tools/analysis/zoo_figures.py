@@ -49,10 +49,19 @@ THESIS_TOP1 = {  # ImageNet-1k val top-1 (%) of the thesis: (value, table); 1k t
     'resmlp_s12p8': (79.1, 'T4.3'), 'resmlp_s12_class_mlp': (77.5, 'T4.3'),
     'patchconvnet_s60': (82.1, 'T5.1'), 'patchconvnet_s120': (83.2, 'T5.1'),
     'patchconvnet_b60': (83.5, 'T5.1'), 'patchconvnet_b120': (84.1, 'T5.1'),
+    # Distilled from the RegNetY-16GF teacher, without a distillation token.
+    'cait_xxs24_distilled': (78.4, 'T3.15'), 'cait_xxs36_distilled': (79.7, 'T3.15'),
+    'cait_xs24_distilled': (82.0, 'T3.15'), 'cait_xs36_distilled': (82.9, 'T3.15'),
+    'cait_s24_distilled': (83.5, 'T3.15'), 'cait_s36_distilled': (84.0, 'T3.15'),
+    'cait_s48_distilled': (83.9, 'T3.15'), 'cait_m24_distilled': (84.7, 'T3.15'),
+    'cait_m36_distilled': (85.1, 'T3.15'), 'resmlp_s12_distilled': (77.8, 'T4.3'),
+    'resmlp_s24_distilled': (80.8, 'T4.3'), 'resmlp_b24p8_distilled': (83.6, 'T4.3'),
 }
 # The official release each classification config converts from (facebookresearch/deit's
-# READMEs and model files). The released CaiT models are all distilled, PatchConvNet's
-# 384 and L models ImageNet-21k pre-trained: none of those matches a config here.
+# READMEs and model files, as timm's model files cite them). The released CaiT models
+# are all distilled (the 224 ones match the *_distilled configs; the 384 ones are
+# distilled fine-tunings, which no config here is); PatchConvNet's 384 and L models are
+# ImageNet-21k pre-trained.
 _FB = 'https://dl.fbaipublicfiles.com/deit/'
 OFFICIAL_WEIGHTS = {
     'deit3_s': _FB + 'deit_3_small_224_1k.pth', 'deit3_s_384': _FB + 'deit_3_small_384_1k.pth',
@@ -69,6 +78,11 @@ OFFICIAL_WEIGHTS = {
     'resmlp_s12': _FB + 'resmlp_12_no_dist.pth', 'resmlp_s24': _FB + 'resmlp_24_no_dist.pth',
     'resmlp_s36': _FB + 'resmlp_36_no_dist.pth',
     'resmlp_b24p8': _FB + 'resmlpB_24_no_dist.pth',  # the released B24 has 8x8 patches
+    'resmlp_s12_distilled': _FB + 'resmlp_12_dist.pth',
+    'resmlp_s24_distilled': _FB + 'resmlp_24_dist.pth',
+    'resmlp_b24p8_distilled': _FB + 'resmlpB_24_dist.pth',
+    'cait_xxs24_distilled': _FB + 'XXS24_224.pth', 'cait_xxs36_distilled': _FB + 'XXS36_224.pth',
+    'cait_s24_distilled': _FB + 'S24_224.pth',
     'patchconvnet_s60': _FB + 's60_224_1k.pth', 'patchconvnet_s120': _FB + 's120_224_1k.pth',
     'patchconvnet_b60': _FB + 'b60_224_1k.pth', 'patchconvnet_b120': _FB + 'b120_224_1k.pth',
 }

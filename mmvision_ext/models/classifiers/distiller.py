@@ -1,14 +1,23 @@
-"""DeiT distillation through the distillation token (thesis section 3.3).
+"""DeiT distillation (thesis section 3.3), with or without a distillation token.
 
-The student is an mmpretrain ``ImageClassifier`` with ``DistilledClsHead`` (class and
-distillation tokens, late fusion at inference). In training, a frozen teacher scores
-the same augmented batch; the class token learns the labels (or Mixup/CutMix soft
-targets) and the distillation token the teacher:
+The student is an mmpretrain ``ImageClassifier``. In training, a frozen teacher scores
+the same augmented batch:
+
+- with ``DistilledClsHead`` (DeiT, a class and a distillation token, late fusion at
+  inference), the class token learns the labels (or Mixup/CutMix soft targets) and the
+  distillation token the teacher;
+- with any other head (CaiT-Υ, whose class-attention stage gains nothing from a
+  distillation token, thesis Table 3.14; distilled ResMLP, which has no tokens), the
+  one output learns both, as the reference code does for models without one.
+
+The losses:
 
 - hard (eq. 3.3): ``(1 - alpha) * CE(class, y) + alpha * CE(dist, argmax teacher)``,
   ``alpha = 1/2`` in the thesis;
 - soft (eq. 3.2): ``(1 - alpha) * CE(class, y) + alpha * tau^2 * KL(teacher || dist)``
-  at temperature ``tau``, KL averaged over the batch.
+  at temperature ``tau``, KL averaged over the batch
+
+where ``dist`` is the distillation token's output, or the class output without one.
 """
 from pathlib import Path
 
@@ -61,16 +70,16 @@ class DistilledImageClassifier(ImageClassifier):
             value of the kind (section 3.4.5): 1/2 hard, 0.1 soft.
         tau (float): soft-distillation temperature; default the thesis' 3.0
             (section 3.4.5).
-        **kwargs: ``ImageClassifier`` arguments; the head must be ``DistilledClsHead``.
+        **kwargs: ``ImageClassifier`` arguments; with ``DistilledClsHead`` the
+            distillation token learns the teacher, with any other head the class output.
     """
 
     def __init__(self, teacher, distillation='hard', alpha=None, tau=3.0, **kwargs):
         super().__init__(**kwargs)
         if distillation not in ('hard', 'soft'):
             raise ConfigError(f"distillation must be 'hard' or 'soft', got {distillation!r}")
-        if not hasattr(self.head, 'forward_both'):
-            raise TypeError('DistilledImageClassifier needs a head with a distillation '
-                            f'token (DistilledClsHead), got {type(self.head).__name__}')
+        # A head with a distillation token gives two outputs; any other, one for both.
+        self.distillation_token = hasattr(self.head, 'forward_both')
         if alpha is None:
             alpha = 0.5 if distillation == 'hard' else 0.1
         self.distillation, self.alpha, self.tau = distillation, float(alpha), float(tau)
@@ -98,7 +107,11 @@ class DistilledImageClassifier(ImageClassifier):
         return self
 
     def loss(self, inputs, data_samples):
-        logits, logits_dist = self.head.forward_both(self.extract_feat(inputs))
+        feats = self.extract_feat(inputs)
+        if self.distillation_token:
+            logits, logits_dist = self.head.forward_both(feats)
+        else:
+            logits = logits_dist = self.head(feats)
         losses = self.head._get_loss(logits, data_samples)
         with torch.no_grad():
             teacher_logits = self.teacher(inputs, mode='tensor')

@@ -102,16 +102,15 @@ class ResumableRunner(Runner):
         return super().build_train_loop(loop)
 
     def _maybe_compile(self, target):
-        compile_cfg = self.cfg.get('compile')
-        if not isinstance(compile_cfg, dict) or 'modules' not in compile_cfg:
-            return super()._maybe_compile(target)
-        self.compile_modules()
+        if not self.compile_modules():
+            super()._maybe_compile(target)
 
     def compile_modules(self):
-        """Compile the submodules ``compile.modules`` names (once; see the class doc)."""
+        """Compile the submodules ``compile.modules`` names (once; see the class doc).
+        Returns False when the config asks for no such compilation."""
         compile_cfg = self.cfg.get('compile')
         if not isinstance(compile_cfg, dict) or 'modules' not in compile_cfg:
-            return
+            return False
         options = dict(compile_cfg)
         names = options.pop('modules')
         model = self.model.module if is_model_wrapper(self.model) else self.model
@@ -124,6 +123,7 @@ class ResumableRunner(Runner):
                                   ) from None
             if getattr(module, '_compiled_call_impl', None) is None:
                 module.compile(**options)
+        return True
 
     def val(self):
         self.compile_modules()

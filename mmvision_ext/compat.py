@@ -83,3 +83,36 @@ def roi_align_forward(ctx, input, *args, **kwargs):
 
 
 RoIAlignFunction.forward = staticmethod(roi_align_forward)
+
+
+# --- 4. mmcv's adjust_hue with a negative hue shift under numpy 2 -------------------------
+# mmcv 2.1.0 rotates the hue channel with `h += np.uint8(hue_factor * 255)`, relying on
+# numpy 1's wrap-around of negative values; numpy 2 raises OverflowError instead, so
+# every ColorJitter with hue > 0 (mmpretrain's BYOL/SimCLR pipelines, Grafit's) fails
+# on about half of its images. The same rotation, modulo 256, for both backends.
+import cv2  # noqa: E402
+import mmcv  # noqa: E402
+import numpy as np  # noqa: E402
+from mmcv.image import photometric  # noqa: E402
+from PIL import Image  # noqa: E402
+
+_adjust_hue = photometric.adjust_hue
+
+
+def adjust_hue(img, hue_factor, backend=None):
+    if hue_factor >= 0:
+        return _adjust_hue(img, hue_factor, backend)
+    if not -0.5 <= hue_factor:
+        raise ValueError(f'hue_factor:{hue_factor} is not in [-0.5, 0.5].')
+    shift = int(hue_factor * 255) % 256  # numpy 1's uint8 wrap-around of int(h * 255)
+    rotate = lambda h: ((h.astype(np.uint16) + shift) % 256).astype(np.uint8)  # noqa: E731
+    if (backend or photometric.imread_backend) == 'pillow':
+        h, s, v = Image.fromarray(img[..., ::-1], mode='RGB').convert('HSV').split()
+        hsv = Image.merge('HSV', (Image.fromarray(rotate(np.array(h)), 'L'), s, v))
+        return np.array(hsv.convert('RGB'), dtype=img.dtype)[..., ::-1]
+    h, s, v = cv2.split(cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2HSV_FULL))
+    bgr = cv2.cvtColor(cv2.merge([rotate(h), s, v]), cv2.COLOR_HSV2BGR_FULL)
+    return bgr.astype(img.dtype)
+
+
+photometric.adjust_hue = mmcv.image.adjust_hue = mmcv.adjust_hue = adjust_hue

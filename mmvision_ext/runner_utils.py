@@ -30,7 +30,15 @@ DATASET_HINTS = {
         'Put ImageNet-1k under data/imagenet/ as train/<class>/*.JPEG and val/<class>/*.JPEG '
         '(optionally meta/{train,val}.txt). A small synthetic set in the same layout: '
         'python tools/make_demo_data.py data/synthetic_imagenet --task imagenet'),
+    'CIFAR100TwoLevel': (
+        'Extract cifar-100-python.tar.gz (the python version, '
+        'https://www.cs.toronto.edu/~kriz/cifar.html) into data/cifar100/, or set '
+        '--cfg-options train_dataloader.dataset.data_root=... (val/test likewise). A small '
+        'synthetic set in the same format: '
+        'python tools/make_demo_data.py data/synthetic_two_level --task two_level'),
 }
+# Where a dataset type keeps a split, relative to data_root (default: a folder per split).
+SPLIT_PATHS = {'CIFAR100TwoLevel': 'cifar-100-python/{split}'}
 
 
 def load_config(path, cfg_options=None, work_dir=None):
@@ -129,7 +137,8 @@ def _dataset_dirs(ds):
             needed.append((f'{key} folder', osp.join(root, value)))
     split = ds.get('split')
     if split and not prefix:
-        needed.append((f'{split} folder', osp.join(root, split)))
+        layout = SPLIT_PATHS.get(ds.get('type'), '{split}')
+        needed.append((f'{split} split', osp.join(root, layout.format(split=split))))
     if not needed and root:
         needed.append(('data root', root))
     return needed

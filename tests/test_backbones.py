@@ -303,12 +303,16 @@ def test_every_cls_config_names_its_variant():
     names = sorted(p.name for p in (ROOT / 'configs').glob('cls_*_in1k.py')
                    if '_384_' not in p.name and 'teacher' not in p.name
                    and 'class_mlp' not in p.name)
+    # Distilled 224 models: every DeiT (T3.3), CaiT-Υ but M48, released at 448 only
+    # (T3.15), ResMLP S12/S24/B24-p8 (T4.3).
+    distilled = {'deit': set(DeiTViT.arch_zoo), 'cait': set(CaiT.arch_zoo) - {'m48'},
+                 'resmlp': {'s12', 's24', 'b24p8'}}
     expected = sorted(
         f'cls_{fam}_{arch}{suffix}_in1k.py'
         for fam, cls in (('deit3', DeiT3ViT), ('deit', DeiTViT), ('cait', CaiT),
                          ('resmlp', ResMLP), ('patchconvnet', PatchConvNet))
         for arch in cls.arch_zoo
-        for suffix in (('', '_distilled') if fam == 'deit' else ('',)))
+        for suffix in (('', '_distilled') if arch in distilled.get(fam, ()) else ('',)))
     assert names == expected
     for name in names:
         assert re.fullmatch(r'cls_[a-z0-9]+_[a-z0-9]+(_distilled)?_in1k\.py', name)

@@ -55,3 +55,12 @@ DEIT_FT384_EPOCHS = 25
 # Soft distillation: tau 3.0, lambda 0.1 (section 3.4.5); hard: lambda 1/2 (eq. 3.3).
 SOFT_DISTILLATION = dict(tau=3.0, alpha=0.1)
 HARD_DISTILLATION_ALPHA = 0.5
+# Grafit, ResNet-50 on CIFAR-100: parameters (M) kept at test time, trunk + projector
+# (T2.7 "#Params": MLP projector 32.9, linear projector to 128-d 23.8, none 23.5).
+GRAFIT_PARAMS = {'grafit_resnet50_cifar100': 32.9, 'grafit_snca_resnet50_cifar100': 32.9,
+                 'grafit_fc_resnet50_cifar100': 23.8,
+                 'grafit_baseline_ce_resnet50_cifar100': 23.5}
+# Grafit's training values (sections 2.4.3 / 2.5.1): σ, T on CIFAR-100 and on ImageNet,
+# epochs, batch, lr = 0.1 / 256 x batch.
+GRAFIT_RECIPE = dict(sigma=0.05, views_cifar=8, views_imagenet=4, epochs=600, batch=1024,
+                     lr=0.1 / 256 * 1024)

@@ -1,6 +1,8 @@
 from .imagenet_v2 import ImageNetV2
-from .synthetic import SYNTHETIC_CLASSES, make_dataset
+from .two_level import CIFAR100TwoLevel, ImageNetTwoLevel, INaturalistTwoLevel
+from .synthetic import SYNTHETIC_CLASSES, make_cifar100_two_level, make_dataset
 from .transforms import ResizeCenterCrop, SimpleRandomCrop, ThreeAugment, TimmRandAugment
 
-__all__ = ['ImageNetV2', 'SYNTHETIC_CLASSES', 'make_dataset', 'ResizeCenterCrop', 'SimpleRandomCrop',
+__all__ = ['CIFAR100TwoLevel', 'ImageNetTwoLevel', 'INaturalistTwoLevel', 'ImageNetV2',
+           'SYNTHETIC_CLASSES', 'make_cifar100_two_level', 'make_dataset', 'ResizeCenterCrop', 'SimpleRandomCrop',
            'ThreeAugment', 'TimmRandAugment']

@@ -30,8 +30,8 @@ ADE20K_NAMES = ('wall', 'building', 'sky', 'floor', 'tree', 'ceiling', 'road',
 PALETTE = [[int(c) for c in col] for col in np.random.RandomState(3).randint(
     40, 255, size=(NUM_CLASSES, 3))]
 
-TASKS = ('ade20k', 'coco', 'imagenet')
-DEFAULT_SIZE = {'ade20k': 128, 'coco': 160, 'imagenet': 64}
+TASKS = ('ade20k', 'coco', 'imagenet', 'two_level')
+DEFAULT_SIZE = {'ade20k': 128, 'coco': 160, 'imagenet': 64, 'two_level': 32}
 
 
 def _polygon(shape, cx, cy, r, angle):
@@ -213,7 +213,73 @@ def make_imagenet(out_dir, num_train, num_val, size, seed, show_progress=False):
         f.write('\n'.join(SYNTHETIC_CLASSES) + '\n')
 
 
-MAKERS = {'ade20k': make_ade20k, 'coco': make_coco, 'imagenet': make_imagenet}
+# --- CIFAR-100-format two-level set (Grafit) ------------------------------------------------
+# Coarse class: the shape. Fine class: the shape and the pattern drawn in it, which the
+# coarse labels never name. Colours, size, position and rotation vary freely, so only
+# the pattern tells fine classes of one shape apart.
+PATTERNS = ('plain', 'stripes', 'checker', 'rings')
+TWO_LEVEL_COARSE = SHAPES
+TWO_LEVEL_FINE = tuple(f'{p}_{s}' for s in SHAPES for p in PATTERNS)
+
+
+def _pattern(pattern, h, w, cx, cy):
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    if pattern == 'plain':
+        return np.zeros((h, w), bool)
+    if pattern == 'stripes':
+        return (np.floor((xx + yy) / 3) % 2).astype(bool)
+    if pattern == 'checker':
+        return ((np.floor(xx / 3) + np.floor(yy / 3)) % 2).astype(bool)
+    return (np.floor(np.hypot(xx - cx, yy - cy) / 2.5) % 2).astype(bool)
+
+
+def render_two_level(rng, fine, size=32):
+    """One ``size`` x ``size`` image of fine class ``fine`` (coarse class ``fine // 4``)."""
+    shape, pattern = SHAPES[fine // len(PATTERNS)], PATTERNS[fine % len(PATTERNS)]
+    img = rng.uniform(60, 200, size=3) + rng.normal(0, 6, size=(size, size, 3))
+    r = rng.uniform(0.34, 0.46) * size
+    cx, cy = rng.uniform(r, size - r), rng.uniform(r, size - r)
+    canvas = Image.new('L', (size, size), 0)
+    ImageDraw.Draw(canvas).polygon(_polygon(shape, cx, cy, r, rng.uniform(0, 2 * math.pi)),
+                                   fill=1)
+    mask = np.asarray(canvas, bool)
+    colour = rng.uniform(0, 255, size=3)
+    dark = colour * rng.uniform(0.2, 0.5)
+    fill = np.where(_pattern(pattern, size, size, cx, cy)[..., None], dark, colour)
+    img[mask] = fill[mask]
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def make_cifar100_two_level(out_dir, num_train=2000, num_test=500, seed=0):
+    """A two-level set in CIFAR-100's python format (``<out_dir>/cifar-100-python/{train,
+    test,meta}``, the keys CIFAR-100 uses): 5 coarse classes (shapes), 20 fine classes
+    (shape x pattern), balanced."""
+    import pickle
+    rng = np.random.RandomState(seed)
+    folder = osp.join(out_dir, 'cifar-100-python')
+    os.makedirs(folder, exist_ok=True)
+    for split, num in (('train', num_train), ('test', num_test)):
+        fine = [i % len(TWO_LEVEL_FINE) for i in range(num)]
+        data = np.stack([render_two_level(rng, f).transpose(2, 0, 1).reshape(-1) for f in fine])
+        entry = {'batch_label': f'synthetic {split}', 'fine_labels': fine,
+                 'coarse_labels': [f // len(PATTERNS) for f in fine], 'data': data,
+                 'filenames': [f'{split}_{i:06d}.png' for i in range(num)]}
+        with open(osp.join(folder, split), 'wb') as f:
+            pickle.dump(entry, f, protocol=2)
+    with open(osp.join(folder, 'meta'), 'wb') as f:
+        pickle.dump({'fine_label_names': list(TWO_LEVEL_FINE),
+                     'coarse_label_names': list(TWO_LEVEL_COARSE)}, f, protocol=2)
+    return out_dir
+
+
+def _make_two_level(out_dir, num_train, num_val, size, seed, show_progress=False):
+    if size != 32:
+        raise ValueError(f'the two-level set has CIFAR\'s 32-pixel images, not {size}')
+    make_cifar100_two_level(out_dir, num_train, num_val, seed)
+
+
+MAKERS = {'ade20k': make_ade20k, 'coco': make_coco, 'imagenet': make_imagenet,
+          'two_level': _make_two_level}
 
 
 def make_dataset(task, out_dir, num_train=200, num_val=50, size=None, seed=0,

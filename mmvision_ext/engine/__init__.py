@@ -1,11 +1,11 @@
 from .checkpoint import SafeCheckpointHook
-from .hooks import NonFiniteLossHook
+from .hooks import GrafitMemoryHook, NonFiniteLossHook
 from .progress import ConsoleProgressHook
 from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
 from .optimizers import LayerDecayOptimWrapperConstructor, MixedPrecisionOptimWrapper
 from .runner import ResumableRunner
 
-__all__ = ['ConsoleProgressHook', 'LayerDecayOptimWrapperConstructor',
+__all__ = ['ConsoleProgressHook', 'GrafitMemoryHook', 'LayerDecayOptimWrapperConstructor',
            'MixedPrecisionOptimWrapper', 'NonFiniteLossHook',
            'ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop', 'ResumableRunner',
            'SafeCheckpointHook']

@@ -1,4 +1,6 @@
-"""The NaN/Inf loss guard that ``ResumableRunner`` adds to every training run."""
+"""The NaN/Inf loss guard that ``ResumableRunner`` adds to every training run, and the
+hook that refreshes Grafit's memory of embeddings before evaluation."""
+import copy
 import logging
 import math
 
@@ -92,3 +94,48 @@ class NonFiniteLossHook(Hook):
             f'the weights were not updated and the last good checkpoint is '
             f'{last or "none yet"}. Lower the learning rate or add gradient clipping, or skip '
             "such steps with --cfg-options non_finite_loss='skip'")
+
+
+@HOOKS.register_module()
+class GrafitMemoryHook(Hook):
+    """Recomputes a ``Grafit`` model's memory of training embeddings with the weights
+    being evaluated, before each validation and test (thesis section 2.3.1: the kNN
+    classifier and the retrieval compare the queries with ``m_i = g(x_i)`` of the final
+    weights, not the running averages of training).
+
+    Args:
+        dataloader (dict, optional): the dataloader of the memory. Default: the config's
+            ``train_dataloader`` dataset with the ``test_dataloader``'s pipeline, batch
+            size, workers and collate function, unshuffled.
+    """
+    priority = 'HIGH'
+
+    def __init__(self, dataloader=None):
+        self.dataloader_cfg = dataloader
+        self._dataloader = None
+
+    @staticmethod
+    def memory_dataloader_cfg(cfg):
+        """The training set with the test pipeline (from a runner's config)."""
+        train = copy.deepcopy(cfg.train_dataloader)
+        test = cfg.get('test_dataloader') or cfg.val_dataloader
+        dataset = train['dataset']
+        dataset['pipeline'] = copy.deepcopy(test['dataset']['pipeline'])
+        memory = dict(batch_size=test['batch_size'], num_workers=test.get('num_workers', 0),
+                      dataset=dataset, sampler=dict(type='DefaultSampler', shuffle=False))
+        if 'collate_fn' in test:
+            memory['collate_fn'] = test['collate_fn']
+        return memory
+
+    def _rebuild(self, runner):
+        if self._dataloader is None:
+            cfg = self.dataloader_cfg or self.memory_dataloader_cfg(runner.cfg)
+            self._dataloader = runner.build_dataloader(cfg, seed=runner.seed)
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model.rebuild_memory(self._dataloader)
+
+    def before_val(self, runner):
+        self._rebuild(runner)
+
+    def before_test(self, runner):
+        self._rebuild(runner)

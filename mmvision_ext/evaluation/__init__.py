@@ -1,3 +1,4 @@
+from .coarse_to_fine import CoarseToFineMetric
 from .real import ImageNetReaLAccuracy
 
-__all__ = ['ImageNetReaLAccuracy']
+__all__ = ['CoarseToFineMetric', 'ImageNetReaLAccuracy']

@@ -94,9 +94,11 @@ def model_entry(path, gflops):
 
 
 def zoo_configs():
-    """Every config of the zoo: not the demos, not the distillation teacher."""
+    """Every config of the zoo: not the demos, not the distillation teacher, not Grafit's
+    (a training method on mmpretrain's ResNets, with its own table in docs/grafit.md)."""
     return [p for p in sorted(glob.glob(osp.join(ROOT, 'configs', '*.py')))
-            if 'demo' not in p and 'teacher' not in p]
+            if 'demo' not in p and 'teacher' not in p
+            and not osp.basename(p).startswith('grafit_')]
 
 
 def flops_from_table(md_path):

@@ -72,17 +72,21 @@ MMDistributedDataParallel.__init__ = ddp_init
 # when permuted to NCHW, and what every conv after them keeps) is read scrambled,
 # silently: Mask R-CNN's RoI head then sees noise and does not learn. The op gets a
 # contiguous copy (the fix suggested upstream in open-mmlab/mmcv#2203); NCHW
-# inputs pass through untouched.
-from mmcv.ops.roi_align import RoIAlignFunction  # noqa: E402
-
-_roi_align_forward = RoIAlignFunction.forward
+# inputs pass through untouched. An mmcv built without its compiled ops has no RoIAlign
+# to fix (and no Mask R-CNN): the package and the backbones import without them.
+try:
+    from mmcv.ops.roi_align import RoIAlignFunction  # noqa: E402
+except ImportError:
+    RoIAlignFunction = None
 
 
 def roi_align_forward(ctx, input, *args, **kwargs):
     return _roi_align_forward(ctx, input.contiguous(), *args, **kwargs)
 
 
-RoIAlignFunction.forward = staticmethod(roi_align_forward)
+if RoIAlignFunction is not None:
+    _roi_align_forward = RoIAlignFunction.forward
+    RoIAlignFunction.forward = staticmethod(roi_align_forward)
 
 
 # --- 4. mmcv's adjust_hue with a negative hue shift under numpy 2 -------------------------

@@ -140,6 +140,32 @@ def test_cifar_files_cannot_run_code(tmp_path):
     assert not (tmp_path / 'ran').exists()
 
 
+def test_inaturalist_levels_and_imagenet_coarse_map(tmp_path):
+    from mmvision_ext.datasets import ImageNetTwoLevel, INaturalistTwoLevel
+    taxa = [dict(id=i, name=f'species{i}', genus=f'genus{i // 2}', family='f', order='o',
+                 **{'class': 'c'}, phylum='p', kingdom='k') for i in range(4)]
+    (tmp_path / 'categories.json').write_text(json.dumps(taxa))
+    (tmp_path / 'train.json').write_text(json.dumps(dict(
+        images=[dict(id=10 + i, file_name=f'img/{i}.jpg') for i in range(4)],
+        annotations=[dict(image_id=10 + i, category_id=3 - i) for i in range(4)])))
+    inat = INaturalistTwoLevel(str(tmp_path), 'train.json', 'categories.json',
+                               coarse_level='genus', fine_level='name')
+    assert [(d['coarse_label'], d['fine_label'], d['gt_label']) for d in inat.load_data_list()] \
+        == [(1, 3, 1), (1, 2, 1), (0, 1, 0), (0, 0, 0)]
+    with pytest.raises(Exception, match='coarser than'):
+        INaturalistTwoLevel(str(tmp_path), 'train.json', 'categories.json',
+                            coarse_level='name', fine_level='genus')
+    for split in ('train',):
+        for k in range(3):
+            (tmp_path / 'in' / split / f'n{k}').mkdir(parents=True)
+            (tmp_path / 'in' / split / f'n{k}' / 'a.JPEG').write_bytes(b'')
+    (tmp_path / 'map.txt').write_text('0\n1\n1\n')
+    imagenet = ImageNetTwoLevel(coarse_map=str(tmp_path / 'map.txt'), data_root=str(tmp_path / 'in'),
+                                split='train', classes=['n0', 'n1', 'n2'])
+    assert [(d['gt_label'], d['fine_label']) for d in imagenet.load_data_list()] == \
+        [(0, 0), (1, 1), (1, 2)]
+
+
 def test_missing_cifar_says_what_to_download(tmp_path):
     with pytest.raises(FileNotFoundError, match='cifar-100-python.tar.gz'):
         CIFAR100TwoLevel(str(tmp_path))

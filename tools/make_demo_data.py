@@ -1,7 +1,9 @@
-"""Write a small synthetic dataset in the real on-disk format of ADE20k, COCO or ImageNet.
+"""Write a small synthetic dataset in the real on-disk format of ADE20k, COCO, ImageNet or
+CIFAR-100 (two label levels, for Grafit).
 
     python tools/make_demo_data.py data/synthetic_ade20k --task ade20k
     python tools/make_demo_data.py data/synthetic_coco --task coco --num-train 300
+    python tools/make_demo_data.py data/synthetic_two_level --task two_level --num-train 2000
 """
 import argparse
 import os

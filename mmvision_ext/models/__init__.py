@@ -1,7 +1,11 @@
 from .backbones import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
-from .detectors import *  # noqa: F401,F403
+try:  # Mask R-CNN's TTA uses mmcv's compiled ops (NMS); the rest of the package does not
+    from .detectors import *  # noqa: F401,F403
+except ImportError as error:
+    if '_ext' not in str(error):
+        raise
 from .classifiers import *  # noqa: F401,F403
 from .grafit import Grafit  # noqa: F401
 from .data_preprocessors import TimmClsDataPreprocessor  # noqa: F401

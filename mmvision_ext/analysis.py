@@ -88,3 +88,58 @@ def segmentation_confusion(model, cfg):
             valid = (gt != ignore) & (gt < k)
             counts += np.bincount(gt[valid] * k + pred[valid], minlength=k * k).reshape(k, k)
     return counts, classes
+
+
+def fit_linear_classifier(features, labels, num_classes, steps=200, weight_decay=1e-4):
+    """A multinomial logistic regression on fixed features (full batch, L-BFGS); returns
+    the (C, D) weights and (C,) biases."""
+    torch.manual_seed(0)
+    features = features.float()
+    linear = torch.nn.Linear(features.shape[1], num_classes)
+    optimizer = torch.optim.LBFGS(linear.parameters(), max_iter=steps, line_search_fn='strong_wolfe')
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(linear(features), labels) \
+            + weight_decay * linear.weight.square().sum()
+        loss.backward()
+        return loss
+    optimizer.step(closure)
+    return linear.weight.detach(), linear.bias.detach()
+
+
+def separability(features, coarse, num_splits=10, seed=0):
+    """Thesis Table 2.1: split each coarse class's images at random into two halves (2C
+    synthetic fine classes), fit a linear classifier on the fixed features and measure
+    its top-1 on those (training) images; mean and std over ``num_splits`` splits, without
+    and with coarse conditioning (a linear coarse classifier's softmax times the fine
+    classifier's softmax within the predicted coarse class's two halves).
+
+    Returns a dict of ``no_cond`` and ``coarse_cond``, each ``(mean %, std %)``.
+    """
+    features = torch.nn.functional.normalize(features.float(), dim=-1)
+    num_coarse = int(coarse.max()) + 1
+    w, b = fit_linear_classifier(features, coarse, num_coarse)
+    coarse_probs = (features @ w.T + b).softmax(-1)
+    g = torch.Generator().manual_seed(seed)
+    plain, conditioned = [], []
+    for _ in range(num_splits):
+        fine = torch.empty_like(coarse)
+        for c in range(num_coarse):
+            members = (coarse == c).nonzero().flatten()
+            members = members[torch.randperm(len(members), generator=g)]
+            half = len(members) // 2
+            fine[members[:half]] = 2 * c
+            fine[members[half:]] = 2 * c + 1
+        w_f, b_f = fit_linear_classifier(features, fine, 2 * num_coarse)
+        logits = features @ w_f.T + b_f
+        plain.append((logits.argmax(-1) == fine).float().mean().item())
+        # p(fine) = p_c(coarse of fine) x p(fine | its coarse class), softmax over the pair
+        within = logits.view(len(fine), num_coarse, 2).softmax(-1)
+        joint = (coarse_probs[:, :, None] * within).flatten(1)
+        conditioned.append((joint.argmax(-1) == fine).float().mean().item())
+
+    def stats(values):
+        t = torch.tensor(values) * 100
+        return float(t.mean()), float(t.std()) if len(values) > 1 else 0.0
+    return dict(no_cond=stats(plain), coarse_cond=stats(conditioned))

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.xdist_group('attention_model')
 
 TOOL = 'tools/analysis/visualize_attention.py'
 PATCH = 16  # PatchConvNet's stem stride
-EPOCHS = 40
+EPOCHS = 25
 
 # A small PatchConvNet (4 blocks, 128 wide) with the recipe spelled out, so that the test
 # does not depend on the ImageNet recipe of the base config, which may change.

@@ -38,7 +38,8 @@ DATASET_HINTS = {
         'python tools/make_demo_data.py data/synthetic_two_level --task two_level'),
 }
 # Where a dataset type keeps a split, relative to data_root (default: a folder per split).
-SPLIT_PATHS = {'CIFAR100TwoLevel': 'cifar-100-python/{split}'}
+SPLIT_PATHS = {'CIFAR100TwoLevel': 'cifar-100-python/{split}', 'Flowers102': 'setid.mat',
+               'Food101': 'meta/{split}.txt', 'StanfordCars': ''}
 
 
 def load_config(path, cfg_options=None, work_dir=None):

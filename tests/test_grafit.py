@@ -20,7 +20,7 @@ from mmvision_ext.datasets import CIFAR100TwoLevel, make_cifar100_two_level
 from mmvision_ext.models.grafit import (EmbeddingMemory, average_precision,
                                         coarse_conditioned_scores, instance_loss, knn_class_probs,
                                         knn_loss, oracle_scores)
-from thesis_figures import GRAFIT_PARAMS
+from thesis_figures import GRAFIT_PARAMS, GRAFIT_RECIPE, GRAFIT_TRANSFER
 
 
 def _cos(a, b):
@@ -179,6 +179,30 @@ def test_test_time_parameters_match_table_2_7(name):
     kept = count_params(model.backbone) + (count_params(model.projector)
                                            if model.projector is not None else 0)
     assert kept / 1e6 == pytest.approx(GRAFIT_PARAMS[name], abs=0.05)
+
+
+def test_recipes_follow_the_thesis():
+    """Sections 2.4.3 / 2.5.1 (σ, T, epochs, batch, lr = 0.1 / 256 x batch) and 2.5.4
+    (transfer: 240 epochs, cosine from 0.01, batch 512), value by value."""
+    from mmengine.config import Config
+    r = GRAFIT_RECIPE
+    for name, views in (('grafit_resnet50_cifar100', r['views_cifar']),
+                        ('grafit_resnet50_in1k_coarse127', r['views_imagenet'])):
+        cfg = Config.fromfile(ROOT / f'configs/{name}.py')
+        assert cfg.model.sigma == r['sigma'] and dict(cfg.model.loss_weights) == dict(knn=1, inst=1)
+        assert cfg.train_dataloader.dataset.pipeline[0].num_views == views, name
+        assert cfg.train_cfg.max_epochs == r['epochs']
+        assert cfg.auto_scale_lr.base_batch_size == r['batch']
+        assert cfg.optim_wrapper.optimizer.lr == pytest.approx(r['lr'])
+        assert cfg.optim_wrapper.optimizer.type == 'SGD' and cfg.optim_wrapper.optimizer.nesterov
+        assert cfg.param_scheduler[-1].type == 'CosineAnnealingLR'
+    t = GRAFIT_TRANSFER
+    for name in t['top1']:
+        cfg = Config.fromfile(ROOT / f'configs/grafit_transfer_resnet50_{name}.py')
+        assert cfg.train_cfg.max_epochs == t['epochs'] and cfg.optim_wrapper.optimizer.lr == t['lr']
+        assert cfg.auto_scale_lr.base_batch_size == t['batch']
+        assert cfg.model.backbone.init_cfg.prefix == 'backbone.'  # the trunk, not P
+        assert f"{t['top1'][name]}" in (ROOT / f'configs/grafit_transfer_resnet50_{name}.py').read_text()
 
 
 # --- distributed -------------------------------------------------------------------------------

@@ -24,8 +24,9 @@ dataset = dict(type='ImageNetTwoLevel', data_root=data_root, coarse_map=coarse_m
 train_dataloader = dict(dataset=dict(
     _delete_=True, split='train', **dataset,
     pipeline=[dict(type='MultiView', num_views=num_views, transforms=[view_pipeline]), pack]))
-val_dataloader = dict(dataset=dict(_delete_=True, split='val', **dataset,
-                                   pipeline=test_pipeline))
+# Each query is ranked against the 1.28 M memory entries: 64 queries per GPU at a time.
+val_dataloader = dict(batch_size=64, dataset=dict(_delete_=True, split='val', **dataset,
+                                                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
 data_preprocessor = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 model = dict(backbone=dict(_delete_=True, type='ResNet', depth=50),

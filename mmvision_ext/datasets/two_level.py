@@ -156,7 +156,8 @@ class INaturalistTwoLevel(BaseDataset):
 
 @DATASETS.register_module()
 class ImageNetTwoLevel(ImageNet):
-    """ImageNet-1k with a coarse class for each of its 1000 classes.
+    """ImageNet-1k with a coarse class for each of its 1000 classes. ``classes`` stays
+    ImageNet's 1000 names (the map file gives the coarse classes indices only).
 
     Args:
         coarse_map (str): a text file of 1000 lines, line ``k`` holding the coarse class

@@ -189,6 +189,8 @@ class Grafit(BaseModel):
     Args:
         backbone (dict): the trunk ``f``.
         num_train (int): training-set size, the rows of the memory of embeddings.
+        num_coarse (int): number of coarse classes (the training labels).
+        num_fine (int): number of fine classes (the evaluation labels).
         neck (dict, optional): pooling of the trunk's output to one vector per image,
             e.g. ``dict(type='GlobalAveragePooling')`` for feature maps.
         projector (dict, optional): ``P`` (mmpretrain's ``NonLinearNeck`` for Grafit,
@@ -203,7 +205,6 @@ class Grafit(BaseModel):
         sigma (float): temperature σ of eq. 2.2 and 2.6. Default: 0.05 (section 2.4.3).
         knn_k (int): neighbours of the kNN classifier (eq. 2.6); the thesis
             cross-validates it in {10, 15, 20, 25, 30}. Default: 20.
-        num_coarse (int): number of coarse classes. num_fine (int): of fine classes.
         target_momentum (float): ``1 - τ`` at the start of training; τ rises to 1 along
             a cosine, as in BYOL (mmpretrain's ``CosineEMA``). Default: 0.004.
         precision_at (tuple[int]): the ``k`` of precision@k reported for the cosine
@@ -240,9 +241,9 @@ class Grafit(BaseModel):
         self.sigma, self.knn_k = sigma, knn_k
         self.num_coarse, self.num_fine = num_coarse, num_fine
         self.precision_at = tuple(precision_at)
-        dim = projector['out_channels'] if projector is not None else None
-        self._memory_args = (num_train, dim)
-        self.memory = EmbeddingMemory(num_train, dim) if dim is not None else None
+        self.num_train = num_train
+        self.memory = EmbeddingMemory(num_train, projector['out_channels']) \
+            if projector is not None else None
         self.target = None
         if 'inst' in loss_weights:
             self.target = CosineEMA(self._online_network(), momentum=target_momentum)
@@ -326,7 +327,7 @@ class Grafit(BaseModel):
         of the set and all ranks write all shares."""
         if self.memory is None:  # without a projector: a memory of trunk features, for
             # evaluation only (not checkpointed: the model it came from has none)
-            self.memory = EmbeddingMemory(self._memory_args[0], self._feature_dim(dataloader),
+            self.memory = EmbeddingMemory(self.num_train, self._feature_dim(dataloader),
                                           persistent=False)
             self.memory.to(next(self.parameters()).device)
         was_training = self.training
@@ -359,6 +360,8 @@ class Grafit(BaseModel):
 
     @torch.no_grad()
     def predict(self, inputs, data_samples):
+        """Per query, against the whole memory (its cost grows as batch x training set:
+        the ImageNet configs test with smaller batches)."""
         if self.memory is None or bool((self.memory.fine_labels < 0).any()):
             raise ConfigError('Grafit: the memory holds no fine labels: evaluate with '
                               "custom_hooks=[dict(type='GrafitMemoryHook', dataloader=...)] "

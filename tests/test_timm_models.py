@@ -1,6 +1,8 @@
 """PatchConvNet in timm's registry: ``timm.create_model`` builds the project's model
 (same parameters and logits as backbone + head of the config), loads converted and
 official checkpoints through ``pretrained_cfg``, and has timm's feature interface."""
+import json
+
 import pytest
 import timm
 import torch
@@ -11,6 +13,7 @@ from mmvision_ext.converters import build_classifier
 from mmvision_ext.models.timm_models import PATCHCONVNET_ARCHS
 from mmvision_ext.registry import MODELS
 
+from conftest import call_tool
 from test_converters import to_official
 
 
@@ -143,3 +146,28 @@ def test_init_model_refuses_a_checkpoint_of_another_model(s60_weights):
         init_model('cls_patchconvnet_s60_in1k', ours, cfg_options={'model.head.num_classes': 10})
     with pytest.raises(UserError, match='lacks'):
         init_model('cls_deit3_s_in1k', ours)
+
+
+def test_gpu_report_rows_and_reasons(tmp_path):
+    """tools/analysis/gpu_report.py (here on the CPU): a measured row carries both
+    throughputs, their ratio and the logit check against timm; a row that cannot run is
+    written with its reason; ``--only`` re-measures some rows and keeps the others."""
+    out = tmp_path / 'report'
+    call_tool('tools/analysis/gpu_report.py', '--device', 'cpu', '--quick', '--rounds', '1',
+              '--only', 'resmlp_s24 inference eager', '--out', out)
+    rows = json.loads((out / 'gpu_report.json').read_text())['rows']
+    assert [r['row'] for r in rows] == ['resmlp_s24 inference eager']
+    row = rows[0]
+    assert row['ours_img_s'] > 0 and row['ref_img_s'] > 0
+    assert row['ratio'] == pytest.approx(row['ours_img_s'] / row['ref_img_s'], rel=0.05)
+    assert 'max fp32 logit diff 0.0e+00' in row['note'], row['note']
+
+    call_tool('tools/analysis/gpu_report.py', '--device', 'cpu', '--quick', '--budget-s', '0',
+              '--only', 'deit3_b train compiled', '--out', out)
+    data = json.loads((out / 'gpu_report.json').read_text())
+    rows = {r['row']: r for r in data['rows']}
+    assert set(rows) == {'resmlp_s24 inference eager', 'deit3_b train compiled'}
+    assert rows['resmlp_s24 inference eager'] == row
+    assert 'skipped' in rows['deit3_b train compiled']['not_run']
+    table = (out / 'gpu_report.md').read_text()
+    assert '| deit3_b train compiled |' in table and 'not run: skipped' in table

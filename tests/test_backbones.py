@@ -299,10 +299,11 @@ def test_attention_maps_need_an_attention_head():
 
 
 def test_every_cls_config_names_its_variant():
-    # 224 training configs; the 384 fine-tuning ones and the distillation teacher aside.
+    # 224 training configs; the 384 and ImageNet-21k fine-tuning ones and the
+    # distillation teacher aside.
     names = sorted(p.name for p in (ROOT / 'configs').glob('cls_*_in1k.py')
                    if '_384_' not in p.name and 'teacher' not in p.name
-                   and 'class_mlp' not in p.name)
+                   and 'class_mlp' not in p.name and '_in21k' not in p.name)
     # Distilled 224 models: every DeiT (T3.3), CaiT-Υ but M48, released at 448 only
     # (T3.15), ResMLP S12/S24/B24-p8 (T4.3).
     distilled = {'deit': set(DeiTViT.arch_zoo), 'cait': set(CaiT.arch_zoo) - {'m48'},

@@ -11,7 +11,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import IMG, NUM_CLASSES, ROOT, call_tool, run_tool, tiny_config
-from thesis_figures import (DEIT_FT384_EPOCHS, DEIT_RANDAUGMENT, HARD_DISTILLATION_ALPHA,
+from thesis_figures import (DEIT3_IN21K, DEIT3_IN21K_DROP_PATH, DEIT_FT384_EPOCHS, DEIT_RANDAUGMENT, HARD_DISTILLATION_ALPHA,
                             PATCHCONVNET_DROP_PATH, PATCHCONVNET_FINETUNE_DROP_PATH_REDUCTION,
                             PATCHCONVNET_RANDAUGMENT, SOFT_DISTILLATION)
 
@@ -289,6 +289,61 @@ def test_recipe_values_follow_the_thesis():
     assert _randaugment(load('cls_deit_s_in1k')) == DEIT_RANDAUGMENT
     for name in ('cls_deit_b_384_in1k', 'cls_cait_s24_384_in1k'):
         assert load(name).train_cfg.max_epochs == DEIT_FT384_EPOCHS
+
+
+def _recipe(cfg):
+    """The values of DEIT3_IN21K's rows, read off a built config."""
+    pipeline = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    jitter, = [t for t in cfg.train_dataloader.dataset.pipeline if t['type'] == 'ColorJitter']
+    mixup = cfg.data_preprocessor.mixup
+    values = dict(
+        epochs=cfg.train_cfg.max_epochs, batch=cfg.auto_scale_lr.base_batch_size,
+        optimizer=cfg.optim_wrapper.optimizer.type, lr=cfg.optim_wrapper.optimizer.lr,
+        weight_decay=cfg.optim_wrapper.optimizer.weight_decay,
+        warmup_epochs=cfg.param_scheduler[0].end, label_smoothing=mixup.label_smoothing,
+        repeated_aug=cfg.train_dataloader.sampler.type == 'RepeatAugSampler',
+        clip_grad=cfg.optim_wrapper.clip_grad.max_norm,
+        crop=pipeline[1], three_augment='ThreeAugment' in pipeline,
+        mixup=mixup.mixup_alpha, cutmix=mixup.cutmix_alpha,
+        color_jitter=jitter['brightness'], loss=cfg.model.head.loss.name,
+        num_classes=cfg.model.head.num_classes)
+    if cfg.get('test_pipeline'):
+        crop, = [t for t in cfg.test_pipeline if t['type'] == 'ResizeCenterCrop']
+        values['test_crop_ratio'] = crop['crop_ratio']
+    return values
+
+
+def test_deit3_in21k_recipes_follow_table_6_1(tmp_path):
+    """DeiT III's ImageNet-21k pre-training and 1k fine-tuning, value by value against
+    thesis Table 6.1 (tests/thesis_figures.py), drop path per Table 6.14; the pre-training
+    config reads a 21k folder through its file list and its pipeline makes 224 crops;
+    the fine-tuning loads the pre-trained backbone, not the 21k head."""
+    from mmengine.registry import init_default_scope
+    from PIL import Image
+    from mmvision_ext.datasets import write_file_list
+    from mmvision_ext.registry import DATASETS
+    for arch, rate in DEIT3_IN21K_DROP_PATH.items():
+        pre = Config.fromfile(str(ROOT / f'configs/cls_deit3_{arch}_in21k.py'))
+        ft = Config.fromfile(str(ROOT / f'configs/cls_deit3_{arch}_in21k_ft_in1k.py'))
+        assert {k: v for k, v in _recipe(pre).items() if k != 'test_crop_ratio'} == \
+            DEIT3_IN21K['pretrain']
+        assert _recipe(ft) == DEIT3_IN21K['finetune']
+        assert pre.model.backbone.drop_path_rate == ft.model.backbone.drop_path_rate == rate
+        assert pre.get('val_dataloader') is None and pre.data_preprocessor.num_classes == 21841
+        init = ft.model.backbone.init_cfg
+        assert init.prefix == 'backbone.'
+        assert init.checkpoint.endswith(f'deit3_{arch}_in21k.pth')
+
+    root = tmp_path / 'imagenet21k'
+    for i, synset in enumerate(('n00000001', 'n00000002')):
+        (root / 'train' / synset).mkdir(parents=True)
+        Image.new('RGB', (300, 260), (80 * i, 0, 0)).save(root / 'train' / synset / 'a.JPEG')
+    write_file_list(str(root / 'train'), str(root / 'meta/train.txt'),
+                    str(root / 'meta/classes.txt'))
+    init_default_scope('mmpretrain')
+    dataset = DATASETS.build(dict(pre.train_dataloader.dataset, data_root=str(root)))
+    sample = dataset[1]
+    assert sample['inputs'].shape == (3, 224, 224) and sample['data_samples'].gt_label.item() == 1
 
 
 def _images(root, split):

@@ -1,6 +1,8 @@
-"""The thesis' other ImageNet test sets: ImageNet-ReaL's relabelled validation images
-and ImageNet-V2's class-index folders, on hand-made files whose scores are known."""
+"""ImageNet-21k through its file list, and the thesis' other ImageNet test sets:
+ImageNet-ReaL's relabelled validation images and ImageNet-V2's class-index folders, on
+hand-made files whose scores are known."""
 import json
+import os.path as osp
 
 import numpy as np
 import pytest
@@ -9,6 +11,8 @@ from mmengine.evaluator import Evaluator
 from PIL import Image
 
 import mmvision_ext  # noqa: F401  (registers the metric and the dataset)
+
+from conftest import call_tool
 
 
 def _sample(index, top1, num_classes=5):
@@ -56,3 +60,55 @@ def test_imagenet_v2_labels_are_the_folder_numbers(tmp_path):
     (root / 'n01440764').mkdir()
     with pytest.raises(ValueError, match='class indices'):
         ImageNetV2(data_root=str(root))
+
+
+def _imagenet21k_folder(root, per_class):
+    """A release-style folder: synset folders of JPEGs (and a stray non-image)."""
+    from PIL import Image
+    for synset, count in per_class.items():
+        (root / synset).mkdir(parents=True)
+        for i in range(count):
+            Image.new('RGB', (20 + i, 16), color=(i * 40, 0, 0)).save(root / synset / f'{synset}_{i}.JPEG')
+    (root / 'n00000001' / 'readme.txt').write_text('not an image')
+
+
+def test_imagenet21k_file_list_dataset(tmp_path):
+    """The file list names every image once with the index of its sorted synset; the
+    dataset reads it back (paths, labels, subsets, a real pipeline) as mmpretrain's
+    ImageNet21k reads the same file; a missing list, an existing list and a line whose
+    folder is not a listed synset each give one clear error."""
+    from mmpretrain.datasets import ImageNet21k
+    from mmvision_ext.datasets import ImageNet21kFileList
+    from mmvision_ext.errors import UserError
+    root = tmp_path / 'imagenet21k'
+    _imagenet21k_folder(root / 'train', {'n00000002': 2, 'n00000001': 3, 'n09999999': 1})
+    with pytest.raises(UserError, match='imagenet21k_file_list.py'):
+        ImageNet21kFileList(data_root=str(root))
+    proc = call_tool('tools/dataset_converters/imagenet21k_file_list.py', root / 'train', root)
+    assert '6 images of 3 synsets' in proc.stdout
+    assert (root / 'meta/classes.txt').read_text().split() == ['n00000001', 'n00000002', 'n09999999']
+    proc = call_tool('tools/dataset_converters/imagenet21k_file_list.py', root / 'train', root,
+                     check=False)
+    assert proc.returncode != 0 and 'exists; pass --overwrite' in proc.stderr
+
+    ds = ImageNet21kFileList(data_root=str(root), pipeline=[dict(type='LoadImageFromFile'),
+                                                            dict(type='PackInputs')])
+    infos = [ds.get_data_info(i) for i in range(len(ds))]
+    assert [(osp.basename(d['img_path']), d['gt_label']) for d in infos] == [
+        ('n00000001_0.JPEG', 0), ('n00000001_1.JPEG', 0), ('n00000001_2.JPEG', 0),
+        ('n00000002_0.JPEG', 1), ('n00000002_1.JPEG', 1), ('n09999999_0.JPEG', 2)]
+    assert all(osp.isfile(d['img_path']) for d in infos)
+    assert ds.metainfo['classes'] == ('n00000001', 'n00000002', 'n09999999')
+    sample = ds[4]
+    assert sample['inputs'].shape == (3, 16, 21) and sample['data_samples'].gt_label.item() == 1
+    reference = ImageNet21k(data_root=str(root), split='train',
+                            classes=list(ds.metainfo['classes']))
+    assert [(d['img_path'], int(d['gt_label'])) for d in reference.load_data_list()] == \
+        [(d['img_path'], d['gt_label']) for d in infos]
+    subset = ImageNet21kFileList(data_root=str(root), indices=[5, 0])
+    assert len(subset) == 2 and list(subset.get_gt_labels()) == [2, 0]
+
+    lines = (root / 'meta/train.txt').read_text().splitlines()
+    (root / 'meta/train.txt').write_text('\n'.join(lines[:2] + ['n00000005/x.JPEG 1']) + '\n')
+    with pytest.raises(UserError, match='line 3: its folder is not a synset'):
+        len(ImageNet21kFileList(data_root=str(root)))

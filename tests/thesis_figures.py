@@ -68,3 +68,18 @@ GRAFIT_RECIPE = dict(sigma=0.05, views_cifar=8, views_imagenet=4, epochs=600, ba
 # lr 0.01, batch 512; T2.9 top-1 of the Grafit (MLP projector) pre-training.
 GRAFIT_TRANSFER = dict(epochs=240, lr=0.01, batch=512,
                        top1={'flowers102': 98.2, 'stanford_cars': 92.5, 'food101': 89.5})
+
+# DeiT III on ImageNet-21k (T6.1, "ImNet-21k" columns; epochs of section 6.3.6): the
+# pre-training and the ImageNet-1k fine-tuning. Drop path per variant: T6.14, 21k column.
+DEIT3_IN21K = {
+    'pretrain': dict(epochs=90, batch=2048, optimizer='TimmLamb', lr=3e-3, weight_decay=0.02,
+                     warmup_epochs=5, label_smoothing=0.1, repeated_aug=False, clip_grad=1.0,
+                     crop='SimpleRandomCrop', three_augment=True, mixup=0.0, cutmix=1.0,
+                     color_jitter=0.3, loss='SoftTargetCrossEntropy', num_classes=21841),
+    'finetune': dict(epochs=50, batch=2048, optimizer='TimmLamb', lr=3e-4, weight_decay=0.02,
+                     warmup_epochs=5, label_smoothing=0.1, repeated_aug=False, clip_grad=1.0,
+                     crop='SimpleRandomCrop', three_augment=True, mixup=0.0, cutmix=1.0,
+                     color_jitter=0.3, loss='SoftTargetCrossEntropy', num_classes=1000,
+                     test_crop_ratio=1.0),
+}
+DEIT3_IN21K_DROP_PATH = {'s': 0.0, 'b': 0.1, 'l': 0.3}

@@ -63,7 +63,9 @@ def model_entry(path, gflops):
         entry['Metadata']['FLOPs'] = int(round(gflops * 1e9, -6))
     key = re.sub(r'^(cls|upernet|mask_rcnn)_|_in1k$|_3x_coco$', '', name)
     if name.startswith('cls_'):
-        entry['Metadata']['Training Data'] = 'ImageNet-1k'
+        entry['Metadata']['Training Data'] = (
+            'ImageNet-21k' if name.endswith('_in21k') else
+            ['ImageNet-21k', 'ImageNet-1k'] if '_in21k_ft_' in name else 'ImageNet-1k')
         if key in THESIS_TOP1:
             top1, table = THESIS_TOP1[key]
             entry['Results'] = [{'Task': 'Image Classification', 'Dataset': 'ImageNet-1k',
@@ -163,7 +165,8 @@ def main(argv=None):
     for path in sorted(glob.glob(osp.join(ROOT, 'configs', 'cls_*_in1k.py'))):
         if '_384_' in path or 'teacher' in path:
             continue  # fine-tuning (same models at 384) and the distillation teacher
-        name = re.sub(r'^cls_|_in1k\.py$', '', osp.basename(path))
+        # ImageNet-21k fine-tunings: the 1k model, its figures in the thesis' table.
+        name = re.sub(r'^cls_|(_in21k_ft)?_in1k\.py$', '', osp.basename(path))
         params, gflops = measure(path, (224, 224))
         flops[osp.splitext(osp.basename(path))[0]] = gflops
         tp, tf = THESIS_CLS.get(name, ('—', '—'))

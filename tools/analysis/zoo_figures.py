@@ -67,6 +67,10 @@ OFFICIAL_WEIGHTS = {
     'deit3_s': _FB + 'deit_3_small_224_1k.pth', 'deit3_s_384': _FB + 'deit_3_small_384_1k.pth',
     'deit3_m': _FB + 'deit_3_medium_224_1k.pth', 'deit3_b': _FB + 'deit_3_base_224_1k.pth',
     'deit3_b_384': _FB + 'deit_3_base_384_1k.pth', 'deit3_l': _FB + 'deit_3_large_224_1k.pth',
+    # ImageNet-21k pre-trained, fine-tuned on ImageNet-1k at 224 (cls_deit3_*_in21k_ft_in1k)
+    'deit3_s_in21k_ft': _FB + 'deit_3_small_224_21k.pth',
+    'deit3_b_in21k_ft': _FB + 'deit_3_base_224_21k.pth',
+    'deit3_l_in21k_ft': _FB + 'deit_3_large_224_21k.pth',
     'deit3_l_384': _FB + 'deit_3_large_384_1k.pth', 'deit3_h': _FB + 'deit_3_huge_224_1k.pth',
     'deit_t': _FB + 'deit_tiny_patch16_224-a1311bcf.pth',
     'deit_t_distilled': _FB + 'deit_tiny_distilled_patch16_224-b40b3cf7.pth',

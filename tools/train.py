@@ -33,6 +33,10 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: bfloat16 autocast (CPU, Ampere+ GPUs), else '
                              'float16 with loss scaling')
+    parser.add_argument('--fsdp', action='store_true',
+                        help='fully sharded data parallel (torch FSDP2) through MMEngine\'s '
+                             'FlexibleRunner: parameters, gradients and optimizer states '
+                             'split over the processes, for models too large to replicate')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr with the total batch size (auto_scale_lr)')
     add_config_and_launcher_args(parser)
@@ -77,6 +81,12 @@ def main(argv=None):
             cfg.resume, cfg.load_from = True, osp.abspath(args.resume)
         check_load_from(cfg)  # after --resume, which replaces load_from
 
+        if args.fsdp:
+            if args.launcher == 'none':
+                raise UserError('--fsdp shards over processes: launch with tools/dist_train.sh '
+                                '(or torchrun ... --launcher pytorch)')
+            cfg.runner_type = 'FlexibleRunner'
+            cfg.strategy = dict(type='FullyShardStrategy', **cfg.get('strategy', {}))
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
         run.started_with(runner)
         runner.train()

@@ -4,8 +4,9 @@ from .progress import ConsoleProgressHook
 from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
 from .optimizers import LayerDecayOptimWrapperConstructor, MixedPrecisionOptimWrapper
 from .runner import ResumableRunner
+from .strategies import FullyShardStrategy
 
-__all__ = ['ConsoleProgressHook', 'GrafitMemoryHook', 'LayerDecayOptimWrapperConstructor',
+__all__ = ['ConsoleProgressHook', 'FullyShardStrategy', 'GrafitMemoryHook', 'LayerDecayOptimWrapperConstructor',
            'MixedPrecisionOptimWrapper', 'NonFiniteLossHook',
            'ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop', 'ResumableRunner',
            'SafeCheckpointHook']

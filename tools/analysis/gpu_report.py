@@ -160,7 +160,7 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def train_step(model, x, amp_dtype, loss_fn=None):
+def train_step(model, x, amp_dtype):
     """Forward + backward (a squared-output surrogate loss), gradients dropped."""
     params = [p for p in model.parameters() if p.requires_grad]
     autocast = torch.autocast(x.device.type, dtype=amp_dtype)

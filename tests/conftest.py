@@ -136,26 +136,31 @@ TINY = {
 }
 
 
-def tiny_config(family, data_root, out, epochs, lr=None, **cfg_options):
-    """The family's real recipe config with a tiny model, 64-pixel images, 10 classes,
-    CPU-sized batches and ``epochs`` epochs (the first a linear warm-up, then cosine),
-    written to ``out``. Data loads in the main process: with make test's two workers on
+def tiny_config(family, data_root, out, epochs, lr=None, config=None, **cfg_options):
+    """The family's real recipe config (or ``config``, another of the family's) with a
+    tiny model, 64-pixel images, 10 classes, CPU-sized batches and ``epochs`` epochs (the
+    first a linear warm-up, then cosine), written to ``out``. Data loads in the main process: with make test's two workers on
     two cores, loader processes only compete for them (a learning run takes half the
     time), and per-sample seeding makes the batches the same either way."""
     spec = TINY[family]
-    cfg = Config.fromfile(str(ROOT / 'configs' / spec['config']))
+    cfg = Config.fromfile(str(ROOT / 'configs' / (config or spec['config'])))
     cfg.model.backbone.update(spec['backbone'], drop_path_rate=0.0)
     cfg.model.head.update(spec['head'], num_classes=NUM_CLASSES)
     cfg.model.head.pop('init_cfg', None)
     cfg.data_preprocessor.num_classes = NUM_CLASSES
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        dl = cfg[loader]
+        dl = cfg.get(loader)
+        if dl is None:  # a pre-training without evaluation
+            continue
         dl.update(batch_size=32, num_workers=0, persistent_workers=False)
         dl.dataset.data_root = str(data_root)
-        dl.dataset.metainfo = dict(classes=SYNTHETIC_CLASSES)  # names in the checkpoints
+        if dl.dataset.type != 'ImageNet21kFileList':  # that one names its synsets
+            dl.dataset.metainfo = dict(classes=SYNTHETIC_CLASSES)  # names in the checkpoints
         for t in dl.dataset.pipeline:
             if t['type'] == 'RandomResizedCrop':
                 t['scale'] = IMG
+            elif t['type'] == 'SimpleRandomCrop':
+                t['size'] = IMG
             elif t['type'] == 'TimmRandAugment':
                 t['img_size'] = IMG
             elif t['type'] == 'ResizeCenterCrop':

@@ -11,7 +11,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import IMG, NUM_CLASSES, ROOT, call_tool, run_tool, tiny_config
-from thesis_figures import (DEIT3_IN21K, DEIT3_IN21K_DROP_PATH, DEIT_FT384_EPOCHS, DEIT_RANDAUGMENT, HARD_DISTILLATION_ALPHA,
+from thesis_figures import (DEIT3_IN21K, DEIT3_IN21K_DROP_PATH, PATCHCONVNET_IN21K, DEIT_FT384_EPOCHS, DEIT_RANDAUGMENT, HARD_DISTILLATION_ALPHA,
                             PATCHCONVNET_DROP_PATH, PATCHCONVNET_FINETUNE_DROP_PATH_REDUCTION,
                             PATCHCONVNET_RANDAUGMENT, SOFT_DISTILLATION)
 
@@ -344,6 +344,32 @@ def test_deit3_in21k_recipes_follow_table_6_1(tmp_path):
     dataset = DATASETS.build(dict(pre.train_dataloader.dataset, data_root=str(root)))
     sample = dataset[1]
     assert sample['inputs'].shape == (3, 224, 224) and sample['data_samples'].gt_label.item() == 1
+
+
+def test_patchconvnet_in21k_recipes_follow_section_5_2_3():
+    """PatchConvNet's ImageNet-21k pre-training and 1k fine-tuning against section 5.2.3
+    (tests/thesis_figures.py): epochs, batch, lr, weight decay, no repeated augmentation
+    on 21k; the fine-tuning's drop path 0.1 below the pre-training's, which is the 1k
+    training's; the fine-tuning loads the pre-trained backbone."""
+    for arch in ('b60', 'l60', 'l120'):
+        pre = Config.fromfile(str(ROOT / f'configs/cls_patchconvnet_{arch}_in21k.py'))
+        ft = Config.fromfile(str(ROOT / f'configs/cls_patchconvnet_{arch}_in21k_ft_in1k.py'))
+        in1k = Config.fromfile(str(ROOT / f'configs/cls_patchconvnet_{arch}_in1k.py'))
+        for cfg, stage in ((pre, 'pretrain'), (ft, 'finetune')):
+            values = dict(epochs=cfg.train_cfg.max_epochs, batch=cfg.auto_scale_lr.base_batch_size,
+                          lr=cfg.optim_wrapper.optimizer.lr,
+                          weight_decay=cfg.optim_wrapper.optimizer.weight_decay,
+                          repeated_aug=cfg.train_dataloader.sampler.type == 'RepeatAugSampler',
+                          num_classes=cfg.model.head.num_classes)
+            expected = PATCHCONVNET_IN21K[stage]
+            assert {k: values[k] for k in expected} == expected, (arch, stage)
+        assert pre.train_dataloader.dataset.type == 'ImageNet21kFileList'
+        assert pre.data_preprocessor.num_classes == 21841
+        assert pre.model.backbone.drop_path_rate == in1k.model.backbone.drop_path_rate
+        assert ft.model.backbone.drop_path_rate == pytest.approx(
+            pre.model.backbone.drop_path_rate - PATCHCONVNET_FINETUNE_DROP_PATH_REDUCTION)
+        assert ft.model.backbone.init_cfg.checkpoint.endswith(f'patchconvnet_{arch}_in21k.pth')
+        assert _randaugment(pre) == _randaugment(ft) == PATCHCONVNET_RANDAUGMENT
 
 
 def _images(root, split):

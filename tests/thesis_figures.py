@@ -83,3 +83,11 @@ DEIT3_IN21K = {
                      test_crop_ratio=1.0),
 }
 DEIT3_IN21K_DROP_PATH = {'s': 0.0, 'b': 0.1, 'l': 0.3}
+
+# PatchConvNet on ImageNet-21k (section 5.2.3): pre-training and 21k -> 1k fine-tuning;
+# the fine-tuning lowers the pre-training's drop path by 0.1 (section 5.3).
+PATCHCONVNET_IN21K = {
+    'pretrain': dict(epochs=90, batch=2048, lr=3e-3, weight_decay=0.01, repeated_aug=False,
+                     num_classes=21841),
+    'finetune': dict(epochs=100, batch=1024, lr=5e-4, num_classes=1000),
+}

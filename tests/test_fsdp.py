@@ -6,7 +6,7 @@ import subprocess
 
 import torch
 
-from conftest import ROOT, run_tool
+from conftest import ROOT, call_tool, run_tool
 
 DEMO = 'configs/upernet_patchconvnet_demo_synthetic.py'
 
@@ -73,3 +73,11 @@ def test_fsdp_trains_as_ddp_and_its_checkpoint_tests_and_resumes(tmp_path):
                                *_opts(data, 4))
     assert 'Iter(train) [4/4]' in log and 'Iter(train) [1/4]' not in log
     assert len(resumed) == 1 and 0 < resumed[0] < fsdp_losses[0]
+
+
+def test_fsdp_without_a_launcher_is_one_clear_error(tmp_path):
+    proc = call_tool('tools/train.py', DEMO, '--fsdp', '--work-dir', tmp_path / 'w',
+                     '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}',
+                     check=False)
+    assert proc.returncode != 0 and 'Traceback' not in proc.stderr
+    assert '--fsdp shards over processes: launch with tools/dist_train.sh' in proc.stderr

@@ -51,6 +51,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     with user_errors() as run:
+        if args.fsdp and args.launcher == 'none':
+            raise UserError('--fsdp shards over processes: launch with tools/dist_train.sh '
+                            '(or torchrun ... --launcher pytorch)')
         cfg = run.cfg = load_config(args.config, args.cfg_options, args.work_dir)
         run.watch(cfg.work_dir)
         check_pretrained(cfg)
@@ -82,9 +85,6 @@ def main(argv=None):
         check_load_from(cfg)  # after --resume, which replaces load_from
 
         if args.fsdp:
-            if args.launcher == 'none':
-                raise UserError('--fsdp shards over processes: launch with tools/dist_train.sh '
-                                '(or torchrun ... --launcher pytorch)')
             cfg.runner_type = 'FlexibleRunner'
             cfg.strategy = dict(type='FullyShardStrategy', **cfg.get('strategy', {}))
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

@@ -4,6 +4,7 @@ from .two_level import CIFAR100TwoLevel, ImageNetTwoLevel, INaturalistTwoLevel
 from .synthetic import SYNTHETIC_CLASSES, make_cifar100_two_level, make_dataset
 from .transforms import ResizeCenterCrop, SimpleRandomCrop, ThreeAugment, TimmRandAugment
 
-__all__ = ['ImageNet21kFileList', 'write_file_list', 'CIFAR100TwoLevel', 'ImageNetTwoLevel', 'INaturalistTwoLevel', 'ImageNetV2',
-           'SYNTHETIC_CLASSES', 'make_cifar100_two_level', 'make_dataset', 'ResizeCenterCrop', 'SimpleRandomCrop',
-           'ThreeAugment', 'TimmRandAugment']
+__all__ = ['ImageNet21kFileList', 'write_file_list', 'CIFAR100TwoLevel', 'ImageNetTwoLevel',
+           'INaturalistTwoLevel', 'ImageNetV2', 'SYNTHETIC_CLASSES', 'make_cifar100_two_level',
+           'make_dataset', 'ResizeCenterCrop', 'SimpleRandomCrop', 'ThreeAugment',
+           'TimmRandAugment']

@@ -6,7 +6,7 @@ from .optimizers import LayerDecayOptimWrapperConstructor, MixedPrecisionOptimWr
 from .runner import ResumableRunner
 from .strategies import FullyShardStrategy
 
-__all__ = ['ConsoleProgressHook', 'FullyShardStrategy', 'GrafitMemoryHook', 'LayerDecayOptimWrapperConstructor',
-           'MixedPrecisionOptimWrapper', 'NonFiniteLossHook',
+__all__ = ['ConsoleProgressHook', 'FullyShardStrategy', 'GrafitMemoryHook',
+           'LayerDecayOptimWrapperConstructor', 'MixedPrecisionOptimWrapper', 'NonFiniteLossHook',
            'ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop', 'ResumableRunner',
            'SafeCheckpointHook']

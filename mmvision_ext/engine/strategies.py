@@ -1,8 +1,8 @@
 """Fully sharded data parallel training with torch's FSDP2 (``fully_shard``), as a
 strategy of MMEngine's ``FlexibleRunner``.
 
-MMEngine 0.10.7's ``FSDPStrategy`` wraps torch's first FSDP API, whose flat parameters
-need a GPU; FSDP2 shards each parameter as a DTensor, runs on GPUs (NCCL) and on CPUs
+MMEngine 0.10.7's ``FSDPStrategy`` wraps torch's first FSDP API, which refuses to run
+without an accelerator ("FSDP needs a non-CPU accelerator device"); FSDP2 shards each parameter as a DTensor, runs on GPUs (NCCL) and on CPUs
 (gloo), keeps parameter names, and leaves the model its own class (``train_step`` and
 ``val_step`` are the model's). Each block of the backbone is one unit (gathered for its
 forward and backward, then freed), the rest of the model the root unit.
@@ -11,6 +11,7 @@ Checkpoints hold the full, unsharded state (gathered by every rank, written by r
 in MMEngine's format, so ``tools/test.py`` and a single-device run read them and a
 sharded run resumes from them on any number of processes.
 """
+import re
 from typing import Callable, Optional, Sequence
 
 import torch
@@ -91,7 +92,6 @@ class FullyShardStrategy(DDPStrategy):
 
     def load_model_state_dict(self, state_dict: dict, *, strict: bool = False,
                               revise_keys: list = [(r'^module.', '')]) -> None:
-        import re
         _, _, dcp = _fsdp()
         for pattern, repl in revise_keys:
             state_dict = {re.sub(pattern, repl, k): v for k, v in state_dict.items()}

@@ -14,7 +14,7 @@ from mmvision_ext.analysis import count_flops, count_params, tensor_forward
 from mmvision_ext.apis import get_pooling_attention, init_model
 from mmvision_ext.converters import build_classifier, convert_checkpoint
 from mmvision_ext.models.backbones import CaiT, DeiT3ViT, DeiTViT, PatchConvNet, ResMLP
-from thesis_figures import BACKBONES
+from thesis_figures import BACKBONES, RESMLP_S12_ABLATIONS
 
 torch.set_num_threads(2)
 
@@ -60,6 +60,23 @@ def test_flops_match_the_thesis(family, variant, params_m, gflops):
     with torch.no_grad():
         flops = count_flops(tensor_forward(model, (224, 224)), (torch.zeros(1, 3, 224, 224),))
     assert abs(flops / 1e9 - float(gflops)) <= _tolerance(gflops)
+
+
+@pytest.mark.parametrize('option,value', list(RESMLP_S12_ABLATIONS))
+def test_resmlp_ablations_match_table_4_3(option, value):
+    """ResMLP-S12 with each ablation of Table 4.3 (LayerNorm for Affine; no, MLP,
+    convolutional patch communication): the table's params and FLOPs; and it trains."""
+    params_m, gflops = RESMLP_S12_ABLATIONS[(option, value)]
+    model = init_model(ROOT / 'configs/cls_resmlp_s12_in1k.py',
+                       cfg_options={f'model.backbone.{option}': value})
+    assert abs(count_params(model) / 1e6 - float(params_m)) <= _tolerance(params_m)
+    with torch.no_grad():
+        flops = count_flops(tensor_forward(model, (224, 224)), (torch.zeros(1, 3, 224, 224),))
+    assert abs(flops / 1e9 - float(gflops)) <= _tolerance(gflops)
+    model.train()
+    model(torch.randn(2, 3, 224, 224), mode='tensor').square().mean().backward()
+    grads = [p.grad for p in model.backbone.blocks[0].parameters()]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
 
 
 # --- logits equal to timm's ---------------------------------------------------------

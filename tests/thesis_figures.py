@@ -91,3 +91,13 @@ PATCHCONVNET_IN21K = {
                      num_classes=21841),
     'finetune': dict(epochs=100, batch=1024, lr=5e-4, num_classes=1000),
 }
+
+# ResMLP-S12 ablations (T4.3): backbone option -> (params M, GFLOPs) of the classifier.
+RESMLP_S12_ABLATIONS = {
+    ('norm', 'layernorm'): ('15.4', '3.0'),
+    ('patch_mixing', 'none'): ('14.9', '2.8'),
+    ('patch_mixing', 'mlp'): ('18.6', '4.3'),
+    ('patch_mixing', 'conv3x3'): ('30.8', '6.0'),
+    ('patch_mixing', 'dwconv3x3'): ('14.9', '2.8'),
+    ('patch_mixing', 'dwsepconv3x3'): ('16.7', '3.2'),
+}

@@ -38,21 +38,69 @@ class CrossPatchLinear(nn.Linear):
         return torch.baddbmm(self.bias[None, :, None], self.weight.expand(B, -1, -1), x)
 
 
-class ResMLPBlock(nn.Module):
-    """x += g1 * Linear_NxN(Aff(x)) over patches; x += g2 * MLP(Aff(x)) per patch."""
+class CrossPatchMLP(nn.Module):
+    """Table 4.3's "linear -> MLP" patch communication: an MLP of hidden width 4N along
+    the patch axis of (B, N, C) tokens."""
 
-    def __init__(self, dim, num_patches, drop=0., drop_path=0., layer_scale_init=1e-4):
+    def __init__(self, num_patches):
         super().__init__()
-        self.norm1 = Affine(dim)
-        self.attn = CrossPatchLinear(num_patches)  # "token mixing"
+        self.mlp = Mlp(num_patches, 4 * num_patches, act_layer=nn.GELU)
+
+    def forward(self, x):  # (B, N, C)
+        return self.mlp(x.transpose(1, 2)).transpose(1, 2)
+
+
+class PatchConv(nn.Module):
+    """Table 4.3's convolutional patch communication on the (H, W) grid of patches:
+    ``'conv3x3'`` (full), ``'dwconv3x3'`` (depth-wise) or ``'dwsepconv3x3'`` (depth-wise
+    then point-wise)."""
+
+    def __init__(self, dim, grid_size, kind):
+        super().__init__()
+        self.grid_size = tuple(grid_size)
+        groups = 1 if kind == 'conv3x3' else dim
+        self.conv = nn.Conv2d(dim, dim, 3, padding=1, groups=groups)
+        self.pointwise = nn.Conv2d(dim, dim, 1) if kind == 'dwsepconv3x3' else nn.Identity()
+
+    def forward(self, x):  # (B, N, C)
+        B, N, C = x.shape
+        x = x.transpose(1, 2).reshape(B, C, *self.grid_size)
+        return self.pointwise(self.conv(x)).flatten(2).transpose(1, 2)
+
+
+# Patch communication of the blocks (thesis Table 4.3); 'linear' is ResMLP's.
+PATCH_MIXING = ('linear', 'none', 'mlp', 'conv3x3', 'dwconv3x3', 'dwsepconv3x3')
+NORMS = ('affine', 'layernorm')
+
+
+class ResMLPBlock(nn.Module):
+    """x += g1 * Linear_NxN(Aff(x)) over patches; x += g2 * MLP(Aff(x)) per patch.
+
+    ``patch_mixing`` replaces the cross-patch linear layer (Table 4.3's ablations;
+    ``'none'`` removes that residual branch), ``norm='layernorm'`` the Affines."""
+
+    def __init__(self, dim, grid_size, drop=0., drop_path=0., layer_scale_init=1e-4,
+                 patch_mixing='linear', norm='affine'):
+        super().__init__()
+        num_patches = grid_size[0] * grid_size[1]
+        norm_layer = Affine if norm == 'affine' else nn.LayerNorm
+        if patch_mixing == 'none':
+            self.attn = None
+        else:
+            self.norm1 = norm_layer(dim)
+            self.attn = (  # "token mixing"
+                CrossPatchLinear(num_patches) if patch_mixing == 'linear' else
+                CrossPatchMLP(num_patches) if patch_mixing == 'mlp' else
+                PatchConv(dim, grid_size, patch_mixing))
+            self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
-        self.norm2 = Affine(dim)
+        self.norm2 = norm_layer(dim)
         self.mlp = Mlp(dim, 4 * dim, act_layer=nn.GELU, drop=drop)
-        self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
         self.gamma_2 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
 
     def forward(self, x):  # (B, N, C)
-        x = layer_scale_residual(x, self.gamma_1, self.attn(self.norm1(x)), self.drop_path)
+        if self.attn is not None:
+            x = layer_scale_residual(x, self.gamma_1, self.attn(self.norm1(x)), self.drop_path)
         return layer_scale_residual(x, self.gamma_2, self.mlp(self.norm2(x)), self.drop_path)
 
 
@@ -71,6 +119,10 @@ class ResMLP(IsotropicBackbone):
         in_channels (int): image channels. Default: 3.
         drop_rate (float): dropout in the MLPs.
         drop_path_rate (float): stochastic depth (the same rate in every block).
+        patch_mixing (str): the blocks' patch communication, one of ``PATCH_MIXING``:
+            ResMLP's ``'linear'`` (default) or an ablation of thesis Table 4.3.
+        norm (str): ``'affine'`` (default) or ``'layernorm'`` (Table 4.3's ablation),
+            in the blocks and at the end of the trunk.
         **kwargs: the ``IsotropicBackbone`` arguments (out_indices, out_type,
             frozen_stages, with_cp, init_cfg).
     """
@@ -86,19 +138,24 @@ class ResMLP(IsotropicBackbone):
     num_prefix_tokens = 0
 
     def __init__(self, arch='s12', img_size=224, in_channels=3, drop_rate=0.,
-                 drop_path_rate=0., **kwargs):
+                 drop_path_rate=0., patch_mixing='linear', norm='affine', **kwargs):
         super().__init__(**kwargs)
+        if patch_mixing not in PATCH_MIXING:
+            raise ConfigError(f'ResMLP: patch_mixing must be one of {PATCH_MIXING}, '
+                              f'got {patch_mixing!r}')
+        if norm not in NORMS:
+            raise ConfigError(f'ResMLP: norm must be one of {NORMS}, got {norm!r}')
         s = self.arch = self.get_arch(arch)
         self.patch_size = p = s['patch_size']
         self.embed_dims = dim = s['embed_dims']
         self.img_size, self.grid_size = self.patch_grid(img_size, p)
         self.patch_embed = PatchEmbed(p, in_channels, dim)
-        num_patches = self.grid_size[0] * self.grid_size[1]
         # ResMLP uses the same drop-path rate in every block.
         self.blocks = nn.ModuleList([
-            ResMLPBlock(dim, num_patches, drop_rate, drop_path_rate, s['layer_scale_init'])
+            ResMLPBlock(dim, self.grid_size, drop_rate, drop_path_rate, s['layer_scale_init'],
+                        patch_mixing, norm)
             for _ in range(s['depth'])])
-        self.norm = Affine(dim)
+        self.norm = Affine(dim) if norm == 'affine' else nn.LayerNorm(dim)
         self.finish_init(s['depth'])
 
     def forward(self, x):

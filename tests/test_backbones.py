@@ -161,7 +161,7 @@ def test_resmlp_wrong_size_error_says_what_it_needs():
 
 
 def test_unknown_variant_lists_the_choices():
-    with pytest.raises(ValueError, match=r"unknown variant 'xl'.*s60, s120, b60"):
+    with pytest.raises(ValueError, match=r"unknown variant 'xl'.*s20, s36, s60, s120, b36, b60"):
         PatchConvNet(arch='xl')
 
 

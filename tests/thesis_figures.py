@@ -44,7 +44,8 @@ UPERNET_PARAMS = {
 
 # PatchConvNet's drop-path rate at 224 per variant (T5.8); its fine-tunings at higher
 # resolution lower it by 0.1 (section 5.3). L60/L120 are not in the table.
-PATCHCONVNET_DROP_PATH = {'s60': 0.15, 's120': 0.2, 'b60': 0.3, 'b120': 0.4}
+PATCHCONVNET_DROP_PATH = {'s20': 0.0, 's36': 0.05, 's60': 0.15, 's120': 0.2, 'b36': 0.2,
+                          'b60': 0.3, 'b120': 0.4}
 PATCHCONVNET_FINETUNE_DROP_PATH_REDUCTION = 0.1
 # "The RandAugment variant by Wightman et al." (section 5.2.3): magnitude 7, std 0.5
 # (T6.1, Wightman et al.'s column); DeiT's is 9/0.5 (T3.9).

@@ -51,6 +51,8 @@ THESIS_TOP1 = {  # ImageNet-1k val top-1 (%) of the thesis: (value, table); 1k t
     'cait_m36_384': (84.9, 'T3.15'), 'resmlp_s12': (76.6, 'T4.3'),
     'resmlp_s24': (79.4, 'T4.3'), 'resmlp_b24': (81.0, 'T4.3'), 'resmlp_b24p8': (81.0, 'T4.3'),
     'resmlp_s12p8': (79.1, 'T4.3'), 'resmlp_s12_class_mlp': (77.5, 'T4.3'),
+    'patchconvnet_s20': (78.7, 'T5.8'), 'patchconvnet_s36': (80.7, 'T5.8'),
+    'patchconvnet_b36': (82.8, 'T5.8'),
     'patchconvnet_s60': (82.1, 'T5.1'), 'patchconvnet_s120': (83.2, 'T5.1'),
     'patchconvnet_b60': (83.5, 'T5.1'), 'patchconvnet_b120': (84.1, 'T5.1'),
     # Distilled from the RegNetY-16GF teacher, without a distillation token.

@@ -138,9 +138,14 @@ class PatchConvNet(IsotropicBackbone):
     family = 'patchconvnet'
     # The official attention-pooling stage is ClassAttentionClsHead here.
     official_head_keys = ('cls_token', 'blocks_token_only.', 'norm.', 'head.')
+    # S20, S36 and B36 are the shallower models of thesis Table 5.8, not released: their
+    # LayerScale init follows the released model of their width and nearest depth.
     arch_zoo = {
+        's20': _pcn(384, 20, 1e-4),
+        's36': _pcn(384, 36, 1e-4),
         's60': _pcn(384, 60, 1e-4),
         's120': _pcn(384, 120),
+        'b36': _pcn(768, 36),
         'b60': _pcn(768, 60),
         'b120': _pcn(768, 120),
         'l60': _pcn(1024, 60),

@@ -372,3 +372,24 @@ def test_class_mlp_head_reads_every_patch_position_and_learns():
     assert (head((x,)).argmax(1) == labels).all() and loss < 0.05
     with pytest.raises(ValueError, match='built for 6 patch tokens, got 4'):
         head((torch.randn(1, 4, 8),))
+
+
+def test_patchconvnet_ablations_of_table_5_7_train():
+    """PatchConvNet-S60 with Table 5.7's modifications: a linear patch projection in place
+    of the convolutional stem (one 16x16 stride-16 convolution: 3*256*384 + 384
+    parameters instead of the stem's), and average pooling in place of the
+    class-attention head. Both build from the S60 config and take a training step."""
+    base = init_model(ROOT / 'configs/cls_patchconvnet_s60_in1k.py', device='meta')
+    linear = init_model(ROOT / 'configs/cls_patchconvnet_s60_in1k.py',
+                        cfg_options={'model.backbone.stem': 'linear'})
+    stem_params = count_params(base.backbone.patch_embed)
+    assert count_params(linear.backbone.patch_embed) == 3 * 256 * 384 + 384
+    assert count_params(linear) - count_params(base) == 3 * 256 * 384 + 384 - stem_params
+    avg_head = dict(_delete_=True, type='TokenPoolClsHead', num_classes=1000,
+                    in_channels=384, pool='avg')
+    avg = init_model(ROOT / 'configs/cls_patchconvnet_s60_in1k.py',
+                     cfg_options={'model.head': avg_head})
+    for model in (linear, avg):
+        model.train()
+        model(torch.randn(2, 3, 64, 64), mode='tensor').square().mean().backward()
+        assert model.backbone.blocks[0].gamma_1.grad.abs().sum() > 0

@@ -43,6 +43,18 @@ class ConvStem(nn.Module):
         return self.proj(x)
 
 
+class LinearStem(nn.Module):
+    """Table 5.7's "conv-stem -> linear projection": one 16x16 stride-16 convolution, a
+    linear map of each patch as in ViT."""
+
+    def __init__(self, in_channels, dim):
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, dim, 16, stride=16)
+
+    def forward(self, x):
+        return self.proj(x)
+
+
 class PointwiseConv(nn.Conv2d):
     """A 1x1 convolution applied to a (B, H, W, C) map as the matmul it is (or to a
     (B, C) vector). Keeps ``nn.Conv2d``'s parameters, so official weights load."""
@@ -131,6 +143,8 @@ class PatchConvNet(IsotropicBackbone):
         arch (str | dict): variant (``arch_zoo`` key) or a dict of its settings.
         in_channels (int): image channels. Default: 3.
         norm (str): ``'LN'`` (the released models) or ``'BN'`` (thesis Table 5.8).
+        stem (str): ``'conv'``, the four-convolution stem (default), or ``'linear'``,
+            a 16x16 patch projection (thesis Table 5.7's ablation).
         drop_path_rate (float): stochastic depth (the same rate in every block).
         **kwargs: the ``IsotropicBackbone`` arguments (out_indices, out_type,
             frozen_stages, with_cp, init_cfg).
@@ -153,17 +167,20 @@ class PatchConvNet(IsotropicBackbone):
     }
     num_prefix_tokens = 0
 
-    def __init__(self, arch='s60', in_channels=3, norm='LN', drop_path_rate=0., **kwargs):
+    def __init__(self, arch='s60', in_channels=3, norm='LN', stem='conv', drop_path_rate=0.,
+                 **kwargs):
         super().__init__(**kwargs)
         if norm not in ('LN', 'BN'):
             raise ConfigError(f"PatchConvNet: norm must be 'LN' or 'BN', got {norm!r}")
+        if stem not in ('conv', 'linear'):
+            raise ConfigError(f"PatchConvNet: stem must be 'conv' or 'linear', got {stem!r}")
         s = self.arch = self.get_arch(arch)
         if s['patch_size'] != 16:
             raise ConfigError(f"PatchConvNet: the convolutional stem has stride 16, so "
                              f"patch_size must be 16, got {s['patch_size']}")
         self.patch_size = s['patch_size']
         self.embed_dims = dim = s['embed_dims']
-        self.patch_embed = ConvStem(in_channels, dim)
+        self.patch_embed = (ConvStem if stem == 'conv' else LinearStem)(in_channels, dim)
         # The reference uses the same drop-path rate in every block.
         self.blocks = nn.ModuleList([
             PatchConvBlock(dim, norm, drop_path_rate, s['layer_scale_init'])

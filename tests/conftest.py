@@ -139,7 +139,8 @@ TINY = {
 def tiny_config(family, data_root, out, epochs, lr=None, config=None, **cfg_options):
     """The family's real recipe config (or ``config``, another of the family's) with a
     tiny model, 64-pixel images, 10 classes, CPU-sized batches and ``epochs`` epochs (the
-    first a linear warm-up, then cosine), written to ``out``. Data loads in the main process: with make test's two workers on
+    first a linear warm-up, then cosine), written to ``out``. Data loads in the main
+    process: with make test's two workers on
     two cores, loader processes only compete for them (a learning run takes half the
     time), and per-sample seeding makes the batches the same either way."""
     spec = TINY[family]

@@ -11,7 +11,8 @@ import torch
 from mmengine.config import Config
 
 from conftest import IMG, NUM_CLASSES, ROOT, call_tool, run_tool, tiny_config
-from thesis_figures import (DEIT3_IN21K, DEIT3_IN21K_DROP_PATH, PATCHCONVNET_IN21K, DEIT_FT384_EPOCHS, DEIT_RANDAUGMENT, HARD_DISTILLATION_ALPHA,
+from thesis_figures import (DEIT3_IN21K, DEIT3_IN21K_DROP_PATH, DEIT_FT384_EPOCHS,
+                            DEIT_RANDAUGMENT, HARD_DISTILLATION_ALPHA, PATCHCONVNET_IN21K,
                             PATCHCONVNET_DROP_PATH, PATCHCONVNET_FINETUNE_DROP_PATH_REDUCTION,
                             PATCHCONVNET_RANDAUGMENT, SOFT_DISTILLATION)
 

@@ -68,7 +68,8 @@ def _imagenet21k_folder(root, per_class):
     for synset, count in per_class.items():
         (root / synset).mkdir(parents=True)
         for i in range(count):
-            Image.new('RGB', (20 + i, 16), color=(i * 40, 0, 0)).save(root / synset / f'{synset}_{i}.JPEG')
+            Image.new('RGB', (20 + i, 16), color=(i * 40, 0, 0)).save(
+                root / synset / f'{synset}_{i}.JPEG')
     (root / 'n00000001' / 'readme.txt').write_text('not an image')
 
 
@@ -86,7 +87,8 @@ def test_imagenet21k_file_list_dataset(tmp_path):
         ImageNet21kFileList(data_root=str(root))
     proc = call_tool('tools/dataset_converters/imagenet21k_file_list.py', root / 'train', root)
     assert '6 images of 3 synsets' in proc.stdout
-    assert (root / 'meta/classes.txt').read_text().split() == ['n00000001', 'n00000002', 'n09999999']
+    assert (root / 'meta/classes.txt').read_text().split() == \
+        ['n00000001', 'n00000002', 'n09999999']
     proc = call_tool('tools/dataset_converters/imagenet21k_file_list.py', root / 'train', root,
                      check=False)
     assert proc.returncode != 0 and 'exists; pass --overwrite' in proc.stderr

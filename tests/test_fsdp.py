@@ -56,7 +56,8 @@ def test_fsdp_trains_as_ddp_and_its_checkpoint_tests_and_resumes(tmp_path):
                                 'runner_type=FlexibleRunner', 'strategy.type=DDPStrategy')
     assert len(fsdp_losses) == 3 and fsdp_losses[0] != fsdp_losses[2]  # it trains
     assert fsdp_losses == ddp_losses  # as logged, 4 decimals
-    sharded, replicated = _weights(tmp_path / 'fsdp/iter_3.pth'), _weights(tmp_path / 'ddp/iter_3.pth')
+    sharded = _weights(tmp_path / 'fsdp/iter_3.pth')
+    replicated = _weights(tmp_path / 'ddp/iter_3.pth')
     assert sharded.keys() == replicated.keys()
     assert all(type(v) is torch.Tensor for v in sharded.values())  # gathered, not DTensors
     for k, v in sharded.items():

@@ -140,9 +140,9 @@ def tiny_config(family, data_root, out, epochs, lr=None, config=None, **cfg_opti
     """The family's real recipe config (or ``config``, another of the family's) with a
     tiny model, 64-pixel images, 10 classes, CPU-sized batches and ``epochs`` epochs (the
     first a linear warm-up, then cosine), written to ``out``. Data loads in the main
-    process: with make test's two workers on
-    two cores, loader processes only compete for them (a learning run takes half the
-    time), and per-sample seeding makes the batches the same either way."""
+    process: with make test's two workers on two cores, loader processes only compete
+    for them (a learning run takes half the time), and per-sample seeding makes the
+    batches the same either way."""
     spec = TINY[family]
     cfg = Config.fromfile(str(ROOT / 'configs' / (config or spec['config'])))
     cfg.model.backbone.update(spec['backbone'], drop_path_rate=0.0)

@@ -78,6 +78,7 @@ def test_imagenet21k_file_list_dataset(tmp_path):
     dataset reads it back (paths, labels, subsets, a real pipeline) as mmpretrain's
     ImageNet21k reads the same file; a missing list, an existing list and a line whose
     folder is not a listed synset each give one clear error."""
+    from mmengine.registry import init_default_scope
     from mmpretrain.datasets import ImageNet21k
     from mmvision_ext.datasets import ImageNet21kFileList
     from mmvision_ext.errors import UserError
@@ -93,6 +94,7 @@ def test_imagenet21k_file_list_dataset(tmp_path):
                      check=False)
     assert proc.returncode != 0 and 'exists; pass --overwrite' in proc.stderr
 
+    init_default_scope('mmpretrain')  # the pipeline's transforms
     ds = ImageNet21kFileList(data_root=str(root), pipeline=[dict(type='LoadImageFromFile'),
                                                             dict(type='PackInputs')])
     infos = [ds.get_data_info(i) for i in range(len(ds))]

@@ -28,6 +28,7 @@ def _opts(data, iters):
 
 
 def _dist_train(work, port, *args):
+    # Ports of their own: a torchrun of another test on the same port would join its group.
     env = {**os.environ, 'PORT': str(port), 'OMP_NUM_THREADS': '1'}
     proc = subprocess.run(['bash', 'tools/dist_train.sh', DEMO, '2', '--work-dir', str(work),
                            '--verbose', *args], cwd=ROOT, capture_output=True, text=True,
@@ -49,10 +50,10 @@ def test_fsdp_trains_as_ddp_and_its_checkpoint_tests_and_resumes(tmp_path):
     from mmvision_ext.datasets import make_dataset
     data = tmp_path / 'ade'
     make_dataset('ade20k', str(data), num_train=16, num_val=4, size=128, seed=1)
-    fsdp_losses, log = _dist_train(tmp_path / 'fsdp', 29541, '--fsdp', '--cfg-options',
+    fsdp_losses, log = _dist_train(tmp_path / 'fsdp', 29571, '--fsdp', '--cfg-options',
                                    *_opts(data, 3))
     assert 'FullyShardStrategy' in log
-    ddp_losses, _ = _dist_train(tmp_path / 'ddp', 29542, '--cfg-options', *_opts(data, 3),
+    ddp_losses, _ = _dist_train(tmp_path / 'ddp', 29572, '--cfg-options', *_opts(data, 3),
                                 'runner_type=FlexibleRunner', 'strategy.type=DDPStrategy')
     assert len(fsdp_losses) == 3 and fsdp_losses[0] != fsdp_losses[2]  # it trains
     assert fsdp_losses == ddp_losses  # as logged, 4 decimals
@@ -69,7 +70,7 @@ def test_fsdp_trains_as_ddp_and_its_checkpoint_tests_and_resumes(tmp_path):
 
     ckpt = torch.load(tmp_path / 'fsdp/iter_3.pth', map_location='cpu', weights_only=False)
     assert 'backbone.blocks.0.gamma_1' in ckpt['optimizer']['state']  # full, by name
-    resumed, log = _dist_train(tmp_path / 'resumed', 29543, '--fsdp', '--resume',
+    resumed, log = _dist_train(tmp_path / 'resumed', 29573, '--fsdp', '--resume',
                                str(tmp_path / 'fsdp/iter_3.pth'), '--cfg-options',
                                *_opts(data, 4))
     assert 'Iter(train) [4/4]' in log and 'Iter(train) [1/4]' not in log

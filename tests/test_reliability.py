@@ -343,7 +343,7 @@ def test_unreadable_training_image_is_named(tmp_path, ade_root):
 
 
 @pytest.mark.parametrize('option,culprit', [
-    ('model.backbone.arch=xxl99', "unknown variant 'xxl99'; choose one of s60"),
+    ('model.backbone.arch=xxl99', "unknown variant 'xxl99'; choose one of s20, s36, s60"),
     ('model.backbone.drop_path_rat=0.1', 'model.backbone.drop_path_rat: PatchConvNet has no '
                                          "argument 'drop_path_rat'; did you mean drop_path_rate?"),
     ('train_dataloader.num_worker=0', 'did you mean num_workers'),

@@ -120,3 +120,23 @@ def adjust_hue(img, hue_factor, backend=None):
 
 
 photometric.adjust_hue = mmcv.image.adjust_hue = mmcv.adjust_hue = adjust_hue
+
+
+# --- 5. the test metrics' JSON file under distributed testing -------------------------------
+# mmengine 0.10.7's LoggerHook.after_test_epoch dumps the test metrics to
+# <log_dir>/<timestamp>.json on every rank. The ranks share the log dir, so their writes
+# race and can leave a corrupt file (one rank's record followed by the tail of another's,
+# '...}}'), which readers of tools/dist_test.sh's results then fail to parse. Only the
+# main process writes it, as mmengine does for its other log files.
+from mmengine.dist import is_main_process  # noqa: E402
+from mmengine.hooks import logger_hook as _logger_hook  # noqa: E402
+
+_logger_dump = _logger_hook.dump
+
+
+def dump_on_main_process(obj, file=None, **kwargs):
+    if is_main_process():
+        return _logger_dump(obj, file, **kwargs)
+
+
+_logger_hook.dump = dump_on_main_process

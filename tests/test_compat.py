@@ -124,3 +124,17 @@ def test_negative_hue_shift_rotates_the_hue():
         assert not np.array_equal(mmcv.adjust_hue(img, -0.2, backend=backend), img)
         # HSV round trips of 8-bit images are lossy by a few levels.
         assert np.abs(back.astype(int) - img).mean() < 4, backend
+
+
+def test_test_metrics_json_is_written_by_the_main_process_only(tmp_path, monkeypatch):
+    """Every rank of a distributed test ran LoggerHook's dump of the metrics into the
+    same file; a non-main rank now writes nothing there."""
+    from mmengine.hooks import logger_hook
+    from mmvision_ext import compat
+    path = tmp_path / 'metrics.json'
+    monkeypatch.setattr(compat, 'is_main_process', lambda: False)
+    logger_hook.dump({'mIoU': 1.0}, str(path))
+    assert not path.exists()
+    monkeypatch.setattr(compat, 'is_main_process', lambda: True)
+    logger_hook.dump({'mIoU': 1.0}, str(path))
+    assert path.read_text() == '{"mIoU": 1.0}'

@@ -8,6 +8,18 @@ import time
 import torch
 
 
+class Logits(torch.nn.Module):
+    """A classifier of this project as a plain images -> logits module (timm's interface),
+    for timing it beside timm's models."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x, mode='tensor')
+
+
 def _sync(device):
     if device.type == 'cuda':
         torch.cuda.synchronize(device)

@@ -14,7 +14,7 @@ import json
 import timm
 import torch
 
-from mmvision_ext.benchmark import interleaved, make_step
+from mmvision_ext.benchmark import Logits, interleaved, make_step
 from mmvision_ext.converters import build_classifier, convert_checkpoint
 
 PAIRS = {  # our variant: timm model
@@ -26,17 +26,6 @@ PAIRS = {  # our variant: timm model
     'resmlp_b24p8': 'resmlp_big_24_224',  # timm's ResMLP-B24 has 8x8 patches
     'deit_s_distilled': 'deit_small_distilled_patch16_224',
 }
-
-
-class Logits(torch.nn.Module):
-    """Our classifier as a plain images -> logits module."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        return self.model(x, mode='tensor')
 
 
 def main(argv=None):

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import torch
 
+# mmvision_ext is imported inside the rows: on a machine without OpenCV its import fails,
+# and each row then reports the missing package instead of the report not starting.
 ROOT = Path(__file__).resolve().parents[2]
 PEAK_FLOPS = 790e12
 # GMACs at 224x224 with the 1000-class head (thesis tables); 512x512 scales them by
@@ -49,17 +51,6 @@ REFERENCE_IMG_S = {224: 827.0, 512: 147.0}
 
 # Left out of tools/analysis/gpu_report_pack.sh for their size: the machine must have them.
 LEFT_OUT = ('cv2', 'scipy', 'matplotlib')
-
-
-class Logits(torch.nn.Module):
-    """A classifier of this project as a plain images -> logits module."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        return self.model(x, mode='tensor')
 
 
 class SkipRow(Exception):
@@ -104,7 +95,8 @@ class Report:
                                               'says why)' if error.name in LEFT_OUT else ''))
         except Exception as error:  # noqa: BLE001  (one row's failure must not end the report)
             traceback.print_exc()
-            result = dict(row=name, not_run=f'{type(error).__name__}: {error}'.splitlines()[0][:300])
+            reason = f'{type(error).__name__}: {error}'.splitlines()[0][:300]
+            result = dict(row=name, not_run=reason)
         result['seconds'] = round(time.perf_counter() - t0, 1)
         print(json.dumps(result), flush=True)
         self.rows = [r if r['row'] != name else result for r in self.rows]
@@ -155,61 +147,15 @@ def markdown(data):
     return '\n'.join(lines) + '\n'
 
 
-def sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def train_step(model, x, amp_dtype):
-    """Forward + backward (a squared-output surrogate loss), gradients dropped."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    autocast = torch.autocast(x.device.type, dtype=amp_dtype)
-
-    def step():
-        with autocast:
-            loss = model(x).float().square().mean()
-        loss.backward()
-        for p in params:
-            p.grad = None
-    model.train()
-    return step
-
-
-def infer_step(model, x, amp_dtype):
-    autocast = torch.autocast(x.device.type, dtype=amp_dtype)
-
-    def step():
-        with torch.inference_mode(), autocast:
-            model(x)
-    model.eval()
-    return step
-
-
 def peak_mib(step, device):
     """Peak memory of one call of ``step`` (CUDA allocator; on the CPU: not measured)."""
     if device.type != 'cuda':
         return None
-    sync(device)
+    torch.cuda.synchronize(device)
     torch.cuda.reset_peak_memory_stats(device)
     step()
-    sync(device)
+    torch.cuda.synchronize(device)
     return round(torch.cuda.max_memory_allocated(device) / 2**20)
-
-
-def rates(steps, batch, device, warmup, rounds):
-    """Median img/s of each step, measured in alternation round by round."""
-    for step in steps:
-        for _ in range(warmup):
-            step()
-    sync(device)
-    times = [[] for _ in steps]
-    for _ in range(rounds):
-        for i, step in enumerate(steps):
-            t0 = time.perf_counter()
-            step()
-            sync(device)
-            times[i].append(time.perf_counter() - t0)
-    return [batch / sorted(t)[len(t) // 2] for t in times]
 
 
 def mfu(img_s, gmacs, train):
@@ -220,6 +166,7 @@ def timm_pair(key, device):
     """(ours, timm) on the same weights, both images -> logits, fp32 logits checked."""
     import timm
 
+    from mmvision_ext.benchmark import Logits
     from mmvision_ext.converters import build_classifier, convert_checkpoint
     torch.manual_seed(0)
     ref = timm.create_model(TIMM_NAMES[key], pretrained=False)
@@ -246,15 +193,15 @@ def no_tf32():
 
 
 def compare_timm(report, key, train, compiled=False):
+    from mmvision_ext.benchmark import interleaved, make_step
     args, device = report.args, report.device
     ours, ref, diff = timm_pair(key, device)
     if compiled:
         ours, ref = torch.compile(ours), torch.compile(ref)
     batch = args.batch
     x = torch.randn(batch, 3, 224, 224, device=device)
-    make = train_step if train else infer_step
-    steps = [make(m, x, report.amp_dtype) for m in (ours, ref)]
-    ours_ips, ref_ips = rates(steps, batch, device, args.warmup, args.rounds)
+    steps = [make_step(m, x, train, report.amp_dtype) for m in (ours, ref)]
+    ours_ips, ref_ips = interleaved(steps, batch, device, args.warmup, args.rounds)
     gmacs = MACS[key][0]
     return dict(ours_img_s=round(ours_ips, 1), ref_img_s=round(ref_ips, 1),
                 ratio=round(ours_ips / ref_ips, 3), ours_mfu=mfu(ours_ips, gmacs, train),
@@ -271,6 +218,7 @@ def skip(reason):
 
 
 def patchconvnet(report, size, train, compiled=False):
+    from mmvision_ext.benchmark import interleaved, make_step
     import timm
 
     import mmvision_ext  # noqa: F401  (registers patchconvnet_* with timm)
@@ -281,8 +229,8 @@ def patchconvnet(report, size, train, compiled=False):
     x = torch.randn(batch, 3, size, size, device=device)
     if compiled:
         model = torch.compile(model)
-    step = (train_step if train else infer_step)(model, x, report.amp_dtype)
-    ips, = rates([step], batch, device, args.warmup, args.rounds)
+    step = make_step(model, x, train, report.amp_dtype)
+    ips, = interleaved([step], batch, device, args.warmup, args.rounds)
     gmacs = MACS['patchconvnet_b60'][0] * (size / 224) ** 2
     result = dict(ours_img_s=round(ips, 1), ours_mfu=mfu(ips, gmacs, train),
                   ours_peak_mib=peak_mib(step, device), batch=batch,
@@ -296,6 +244,7 @@ def patchconvnet(report, size, train, compiled=False):
 
 def backbone_memory(report, arch, with_cp):
     """Peak memory of a training step of a backbone alone at the segmentation size."""
+    from mmvision_ext.benchmark import interleaved, make_step
     from mmvision_ext.registry import MODELS
     args, device = report.args, report.device
     torch.manual_seed(0)
@@ -305,8 +254,8 @@ def backbone_memory(report, arch, with_cp):
                             dict(type=family, arch=variant, with_cp=with_cp))
     model = Features(backbone).to(device)
     x = torch.randn(args.seg_batch, 3, args.seg_size, args.seg_size, device=device)
-    step = train_step(model, x, report.amp_dtype)
-    ips, = rates([step], args.seg_batch, device, 1, max(2, args.rounds // 2))
+    step = make_step(model, x, True, report.amp_dtype)
+    ips, = interleaved([step], args.seg_batch, device, 1, max(2, args.rounds // 2))
     return dict(ours_img_s=round(ips, 1), ours_peak_mib=peak_mib(step, device),
                 batch=args.seg_batch,
                 note=f'{family}-{variant} backbone alone, {args.seg_size}x{args.seg_size}, '
@@ -335,6 +284,7 @@ def upernet_step(report, with_cp):
     from mmseg.structures import SegDataSample
 
     from mmvision_ext.apis import init_model
+    from mmvision_ext.benchmark import interleaved
     args, device = report.args, report.device
     size = args.seg_size
     batch = args.seg_batch
@@ -361,7 +311,7 @@ def upernet_step(report, with_cp):
         optimizer.zero_grad(set_to_none=True)
         step.loss = loss.item()
 
-    ips, = rates([step], batch, device, max(1, args.warmup - 1), max(2, args.rounds // 2))
+    ips, = interleaved([step], batch, device, max(1, args.warmup - 1), max(2, args.rounds // 2))
     return dict(ours_img_s=round(ips, 1), ours_peak_mib=peak_mib(step, device), batch=batch,
                 note=f'{size}x{size}, with_cp={with_cp}, loss {step.loss:.3f} (finite: '
                      f'{bool(torch.isfinite(torch.tensor(step.loss)))})')
@@ -407,12 +357,14 @@ def main(argv=None):
         for with_cp in (False, True):
             report.row(f'{arch[0]}-{arch[1]} backbone {args.seg_size} train, with_cp={with_cp}',
                        lambda: backbone_memory(report, arch, with_cp))
-    compiled = [('deit3_b train compiled', lambda: compare_timm(report, 'deit3_b', True, True), 150),
+    compiled = [('deit3_b train compiled',
+                 lambda: compare_timm(report, 'deit3_b', True, True), 150),
                 ('patchconvnet_b60 224 train compiled',
                  lambda: patchconvnet(report, 224, True, True), 90),
                 ('deit3_b inference compiled',
                  lambda: compare_timm(report, 'deit3_b', False, True), 90),
-                ('cait_s24 train compiled', lambda: compare_timm(report, 'cait_s24', True, True), 150),
+                ('cait_s24 train compiled',
+                 lambda: compare_timm(report, 'cait_s24', True, True), 150),
                 ('resmlp_s24 train compiled',
                  lambda: compare_timm(report, 'resmlp_s24', True, True), 120)]
     for name, fn, needs_s in compiled:

@@ -140,3 +140,29 @@ def dump_on_main_process(obj, file=None, **kwargs):
 
 
 _logger_hook.dump = dump_on_main_process
+
+
+# --- 6. mmpretrain's models beside a newer transformers --------------------------------------
+# mmpretrain 1.2.0 imports its multimodal models (BLIP, Flamingo, ...) whenever
+# transformers >= 4.28 is installed, and they import names that later transformers releases
+# removed (transformers.modeling_utils.apply_chunking_to_forward ...). Their fallback then
+# subclasses None ('TypeError: NoneType takes no arguments'), and the failure takes every
+# mmpretrain model with it, ours included. When those names are missing, mmpretrain
+# registers its multimodal placeholders instead, as it does without transformers.
+from mmpretrain.utils import dependency as _mmpretrain_dependency  # noqa: E402
+
+
+def transformers_has_what_mmpretrain_imports():
+    try:
+        from transformers.activations import ACT2FN  # noqa: F401
+        from transformers.modeling_utils import (PreTrainedModel,  # noqa: F401
+                                                 apply_chunking_to_forward,
+                                                 find_pruneable_heads_and_indices,
+                                                 prune_linear_layer)
+    except Exception:
+        return False
+    return True
+
+
+if _mmpretrain_dependency.WITH_MULTIMODAL and not transformers_has_what_mmpretrain_imports():
+    _mmpretrain_dependency.WITH_MULTIMODAL = False

@@ -138,3 +138,27 @@ def test_test_metrics_json_is_written_by_the_main_process_only(tmp_path, monkeyp
     monkeypatch.setattr(compat, 'is_main_process', lambda: True)
     logger_hook.dump({'mIoU': 1.0}, str(path))
     assert path.read_text() == '{"mIoU": 1.0}'
+
+
+def test_mmpretrain_models_import_beside_a_transformers_they_predate(tmp_path):
+    """transformers >= 4.28 without the names mmpretrain 1.2.0's BLIP imports (as in later
+    releases) made every mmpretrain model fail to import; our classifiers build there."""
+    import os
+    import subprocess
+    import sys
+    package = tmp_path / 'transformers'
+    package.mkdir()
+    (package / '__init__.py').write_text("__version__ = '5.0.0'\n")
+    info = tmp_path / 'transformers-5.0.0.dist-info'
+    info.mkdir()
+    (info / 'METADATA').write_text('Metadata-Version: 2.1\nName: transformers\nVersion: 5.0.0\n')
+    code = ("import mmvision_ext\n"
+            "from mmpretrain.registry import MODELS\n"
+            "model = MODELS.build(dict(type='ImageClassifier', backbone=dict(\n"
+            "    type='ResMLP', arch='s12', img_size=32)))\n"
+            "print(type(model).__name__)\n")
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get('PYTHONPATH')]))
+    done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          env={**os.environ, 'PYTHONPATH': path})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith('ImageClassifier')

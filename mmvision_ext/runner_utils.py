@@ -36,10 +36,26 @@ DATASET_HINTS = {
         '--cfg-options train_dataloader.dataset.data_root=... (val/test likewise). A small '
         'synthetic set in the same format: '
         'python tools/make_demo_data.py data/synthetic_two_level --task two_level'),
+    'CIFAR10Python': (
+        'Extract cifar-10-python.tar.gz (the python version, '
+        'https://www.cs.toronto.edu/~kriz/cifar.html) into data/cifar10/, or set '
+        '--cfg-options train_dataloader.dataset.data_root=... (val/test likewise). A small '
+        'synthetic set in the same format: '
+        'python tools/make_demo_data.py data/synthetic_cifar10 --task cifar10'),
+    'CIFAR100Python': (
+        'Extract cifar-100-python.tar.gz (the python version, '
+        'https://www.cs.toronto.edu/~kriz/cifar.html) into data/cifar100/, or set '
+        '--cfg-options train_dataloader.dataset.data_root=... (val/test likewise).'),
+    'INaturalist': (
+        'Put the iNaturalist release (train_val2018/ with train2018.json and val2018.json, '
+        'or 2019\'s) under data/inat2018/ (data/inat2019/), or set --cfg-options '
+        'train_dataloader.dataset.data_root=... (val/test likewise).'),
 }
 # Where a dataset type keeps a split, relative to data_root (default: a folder per split).
-SPLIT_PATHS = {'CIFAR100TwoLevel': 'cifar-100-python/{split}', 'Flowers102': 'setid.mat',
-               'Food101': 'meta/{split}.txt', 'StanfordCars': ''}
+SPLIT_PATHS = {'CIFAR100TwoLevel': 'cifar-100-python/{split}',
+               'CIFAR100Python': 'cifar-100-python/{split}',
+               'CIFAR10Python': 'cifar-10-batches-py/batches.meta',
+               'Flowers102': 'setid.mat', 'Food101': 'meta/{split}.txt', 'StanfordCars': ''}
 
 
 def load_config(path, cfg_options=None, work_dir=None):

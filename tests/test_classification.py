@@ -1,6 +1,7 @@
 """Classification recipes: each family's recipe config,
 shrunk to a tiny model on 64-pixel synthetic ImageNet-format data, learns; and the
 recipe components do what the thesis says."""
+import copy
 import json
 import random
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import IMG, NUM_CLASSES, ROOT, call_tool, run_tool, tiny_config
+from conftest import IMG, NUM_CLASSES, ROOT, TINY, call_tool, run_tool, tiny_config
 from thesis_figures import (DEIT3_IN21K, DEIT3_IN21K_DROP_PATH, DEIT_FT384_EPOCHS,
                             DEIT_RANDAUGMENT, HARD_DISTILLATION_ALPHA, PATCHCONVNET_IN21K,
                             PATCHCONVNET_DROP_PATH, PATCHCONVNET_FINETUNE_DROP_PATH_REDUCTION,
@@ -347,6 +348,116 @@ def test_deit3_in21k_recipes_follow_table_6_1(tmp_path):
     assert sample['inputs'].shape == (3, 224, 224) and sample['data_samples'].gt_label.item() == 1
 
 
+def test_transfer_configs_follow_section_3_7_1_3(tmp_path):
+    """Every transfer config against its family's ImageNet config and the thesis' rule
+    (tests/thesis_figures.py): the same recipe but for the dataset, its classes, the lr
+    divided by 10 or 100, the epochs, the test crop ratio; load_from is the ImageNet
+    checkpoint; CIFAR's in-memory arrays skip LoadImageFromFile and nothing else. DeiT III
+    on Flowers updates only the attention layers and the classifier."""
+    from thesis_figures import TRANSFER_DATASETS, TRANSFER_MODELS, TRANSFER_TEST_CROP_RATIO
+    for model, base_name in TRANSFER_MODELS.items():
+        base = Config.fromfile(str(ROOT / f'configs/{base_name}.py'))
+        for name, (classes, divisor, epochs, _) in TRANSFER_DATASETS.items():
+            cfg = Config.fromfile(str(ROOT / f'configs/cls_{model}_{name}.py'))
+            assert cfg.model.head.num_classes == cfg.data_preprocessor.num_classes == classes
+            assert cfg.optim_wrapper.optimizer.lr == pytest.approx(
+                base.optim_wrapper.optimizer.lr / divisor), (model, name)
+            assert cfg.train_cfg.max_epochs == epochs
+            assert cfg.load_from.endswith(base_name.replace('cls_', '') + '.pth')
+            # The rest of the recipe is the ImageNet one.
+            for key, differs in (('model', ('head', 'num_classes')),
+                                 ('data_preprocessor', ('num_classes',)),
+                                 ('optim_wrapper', ('optimizer', 'lr')),
+                                 ('param_scheduler', None)):
+                ours, theirs = (copy.deepcopy(c.to_dict()[key]) for c in (cfg, base))
+                if differs:
+                    *parents, leaf = differs
+                    for tree in (ours, theirs):
+                        for p in parents:
+                            tree = tree[p]
+                        tree.pop(leaf)
+                if (model, name, key) == ('deit3_b', 'flowers102', 'optim_wrapper'):
+                    ours.pop('paramwise_cfg'), theirs.pop('paramwise_cfg')
+                assert ours == theirs, (model, name, key)
+            arrays = name.startswith('cifar')
+            for split in ('train', 'val'):
+                ours = cfg[f'{split}_dataloader'].dataset.pipeline
+                theirs = base[f'{split}_dataloader'].dataset.pipeline
+                assert theirs[0]['type'] == 'LoadImageFromFile'
+                if split == 'val' and model in TRANSFER_TEST_CROP_RATIO:
+                    crop, = [t for t in ours if t['type'] == 'ResizeCenterCrop']
+                    assert crop['crop_ratio'] == TRANSFER_TEST_CROP_RATIO[model]
+                    theirs = [dict(t, crop_ratio=crop['crop_ratio'])
+                              if t['type'] == 'ResizeCenterCrop' else t for t in theirs]
+                assert ours == (theirs[1:] if arrays else theirs), (model, name, split)
+            assert cfg.train_dataloader.sampler == base.train_dataloader.sampler
+
+    # DeiT III on Flowers: the optimizer mmengine builds moves the attention layers and the
+    # classifier only (a tiny model with the config's parameter-wise settings).
+    from mmengine.optim import build_optim_wrapper
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(str(ROOT / 'configs/cls_deit3_b_flowers102.py'))
+    cfg.model.backbone.update(TINY['deit3']['backbone'])
+    cfg.model.head.update(TINY['deit3']['head'])
+    classifier = MODELS.build(cfg.model)
+    optimizer = build_optim_wrapper(classifier, cfg.optim_wrapper).optimizer
+    lr_of = {id(p): g['lr'] for g in optimizer.param_groups for p in g['params']}
+    moving = sorted(n for n, p in classifier.named_parameters() if lr_of[id(p)] > 0)
+    assert moving and all('.attn.' in n or n.startswith('head.') for n in moving), moving
+    assert {n.split('.')[-2] for n in moving} == {'qkv', 'proj', 'head'}, moving
+
+
+def test_transfer_datasets_read_the_released_formats(tmp_path):
+    """CIFAR-10/100's python files (labels, classes, BGR arrays as mmcv loads images) read
+    without running the code a file may name; iNaturalist's json at the species level;
+    a missing file says what to download."""
+    import os
+    import pickle
+    from mmvision_ext.datasets import (CIFAR10Python, CIFAR100Python, INaturalist,
+                                       make_cifar100_two_level, make_dataset)
+    from mmvision_ext.datasets.synthetic import SYNTHETIC_CLASSES
+    make_dataset('cifar10', str(tmp_path / 'c10'), num_train=23, num_val=7, seed=1)
+    train, test = (CIFAR10Python(str(tmp_path / 'c10'), split=s) for s in ('train', 'test'))
+    assert (len(train), len(test)) == (23, 7)
+    assert train.metainfo['classes'] == SYNTHETIC_CLASSES
+    raw = pickle.loads((tmp_path / 'c10/cifar-10-batches-py/data_batch_2').read_bytes(),
+                       encoding='latin1')  # our own file: safe to unpickle here
+    first = train[5]  # data_batch_1 holds 5 of the 23
+    assert first['gt_label'] == raw['labels'][0]
+    rgb = raw['data'][0].reshape(3, 32, 32).transpose(1, 2, 0)
+    assert np.array_equal(first['img'], rgb[..., ::-1])
+    make_cifar100_two_level(str(tmp_path / 'c100'), num_train=40, num_test=20)
+    c100 = CIFAR100Python(str(tmp_path / 'c100'), split='test')
+    assert len(c100) == 20 and len(c100.metainfo['classes']) == 20  # the synthetic fine classes
+    assert [c100[i]['gt_label'] for i in range(4)] == [0, 1, 2, 3]
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f'touch {tmp_path}/ran',))
+    folder = tmp_path / 'evil/cifar-10-batches-py'
+    folder.mkdir(parents=True)
+    (folder / 'batches.meta').write_bytes(pickle.dumps({'label_names': [Payload()]}))
+    for name in [f'data_batch_{i}' for i in range(1, 6)] + ['test_batch']:
+        (folder / name).write_bytes(b'')
+    with pytest.raises(pickle.UnpicklingError, match='posix.system is not allowed'):
+        CIFAR10Python(str(tmp_path / 'evil'))
+    assert not (tmp_path / 'ran').exists()
+    with pytest.raises(FileNotFoundError, match='cifar-100-python.tar.gz from https'):
+        CIFAR100Python(str(tmp_path / 'nowhere'))
+
+    ann = {'categories': [{'id': 7, 'name': 'Bufo bufo'}, {'id': 3, 'name': 'Apis mellifera'}],
+           'images': [{'id': 1, 'file_name': 'train_val2018/a/7/x.jpg'},
+                      {'id': 2, 'file_name': 'train_val2018/b/3/y.jpg'}],
+           'annotations': [{'image_id': 1, 'category_id': 7}, {'image_id': 2, 'category_id': 3}]}
+    (tmp_path / 'train2018.json').write_text(json.dumps(ann))
+    inat = INaturalist(str(tmp_path), ann_file='train2018.json', lazy_init=False)
+    assert inat.metainfo['classes'] == ('Apis mellifera', 'Bufo bufo')  # in id order
+    assert [inat.get_data_info(i)['gt_label'] for i in range(2)] == [1, 0]
+    assert inat.get_data_info(0)['img_path'] == str(tmp_path / 'train_val2018/a/7/x.jpg')
+    with pytest.raises(FileNotFoundError, match='val2018.json'):
+        INaturalist(str(tmp_path), ann_file='val2018.json')
+
+
 def test_patchconvnet_in21k_recipes_follow_section_5_2_3():
     """PatchConvNet's ImageNet-21k pre-training and 1k fine-tuning against section 5.2.3
     (tests/thesis_figures.py): epochs, batch, lr, weight decay, no repeated augmentation
@@ -501,42 +612,74 @@ def test_recipe_learns(tmp_path, imagenet_root, family):
 IN21K_LEARN = dict(pretrain_epochs=40, finetune_epochs=30, finetune_lr=1e-3, margin=0.08)
 
 
-def test_imagenet21k_pretraining_helps_the_1k_fine_tuning(tmp_path):
-    """DeiT III's 21k pre-training config (file list of synset folders, Simple Random
-    Crop, CutMix, cross-entropy) on 800 images, then its 21k -> 1k fine-tuning config on
-    5 images per class: on 200 held-out images the fine-tuning that starts from the
-    pre-trained backbone (the config's init_cfg, a new head) beats the same fine-tuning
-    from scratch by a wide margin."""
+@pytest.fixture(scope='module')
+def in21k_pretrained(tmp_path_factory):
+    """DeiT III's 21k pre-training config (file list of synset folders, Simple Random Crop,
+    CutMix, cross-entropy) run on 800 images; its last checkpoint."""
     import shutil
     from mmvision_ext.datasets import make_dataset, write_file_list
     from mmvision_ext.datasets.synthetic import SYNTHETIC_CLASSES
-    src = Path(make_dataset('imagenet', str(tmp_path / 'src'), num_train=800, num_val=1,
+    root = tmp_path_factory.mktemp('in21k')
+    src = Path(make_dataset('imagenet', str(root / 'src'), num_train=800, num_val=1,
                             size=IMG, seed=5))
-    in21k = tmp_path / 'imagenet21k'
+    in21k = root / 'imagenet21k'
     for i, name in enumerate(SYNTHETIC_CLASSES):
         shutil.move(src / 'train' / name, in21k / 'train' / f'n{i:08d}')
     write_file_list(str(in21k / 'train'), str(in21k / 'meta/train.txt'),
                     str(in21k / 'meta/classes.txt'))
-    in1k = Path(make_dataset('imagenet', str(tmp_path / 'in1k'), num_train=50, num_val=200,
-                             size=IMG, seed=6))
-
-    pre = shorten_recipe(tiny_config('deit3', in21k, tmp_path / 'pre',
+    pre = shorten_recipe(tiny_config('deit3', in21k, root / 'pre',
                                      IN21K_LEARN['pretrain_epochs'],
                                      config='cls_deit3_s_in21k.py'))
-    run_tool('tools/train.py', pre, '--work-dir', tmp_path / 'pre/work')
-    ckpt = tmp_path / 'pre/work' / f'epoch_{IN21K_LEARN["pretrain_epochs"]}.pth'
+    run_tool('tools/train.py', pre, '--work-dir', root / 'pre/work')
+    return root / 'pre/work' / f'epoch_{IN21K_LEARN["pretrain_epochs"]}.pth'
+
+
+def fine_tune_from_and_from_scratch(config, data_root, out, epochs, lr, pretrained, scratch):
+    """top-1 of ``config`` fine-tuned from the pre-training and from scratch (each start
+    given as config options)."""
     top1 = {}
-    for start, init in (('pretrained', str(ckpt)), ('scratch', None)):
-        options = {'model.backbone.init_cfg.checkpoint': init} if init else \
-            {'model.backbone.init_cfg': None}
-        ft = shorten_recipe(tiny_config('deit3', in1k, tmp_path / start,
-                                        IN21K_LEARN['finetune_epochs'],
-                                        lr=IN21K_LEARN['finetune_lr'],
-                                        config='cls_deit3_s_in21k_ft_in1k.py', **options))
-        run_tool('tools/train.py', ft, '--work-dir', tmp_path / start / 'work')
-        top1[start] = final_metrics(tmp_path / start / 'work')['accuracy/top1'] / 100
+    for start, options in (('pretrained', pretrained), ('scratch', scratch)):
+        cfg = shorten_recipe(tiny_config('deit3', data_root, out / start, epochs, lr=lr,
+                                         config=config, **options))
+        run_tool('tools/train.py', cfg, '--work-dir', out / start / 'work')
+        top1[start] = final_metrics(out / start / 'work')['accuracy/top1'] / 100
+    return top1
+
+
+def test_imagenet21k_pretraining_helps_the_1k_fine_tuning(in21k_pretrained, tmp_path):
+    """The 21k -> 1k fine-tuning config on 5 images per class: on 200 held-out images the
+    fine-tuning that starts from the pre-trained backbone (the config's init_cfg, a new
+    head) beats the same fine-tuning from scratch by a wide margin."""
+    from mmvision_ext.datasets import make_dataset
+    in1k = Path(make_dataset('imagenet', str(tmp_path / 'in1k'), num_train=50, num_val=200,
+                             size=IMG, seed=6))
+    top1 = fine_tune_from_and_from_scratch(
+        'cls_deit3_s_in21k_ft_in1k.py', in1k, tmp_path, IN21K_LEARN['finetune_epochs'],
+        IN21K_LEARN['finetune_lr'],
+        {'model.backbone.init_cfg.checkpoint': str(in21k_pretrained)},
+        {'model.backbone.init_cfg': None})
     print(f'21k -> 1k: top-1 {top1}')
     assert top1['pretrained'] > top1['scratch'] + IN21K_LEARN['margin'], top1
+
+
+# The transfer fine-tuning on CIFAR-10's python format (32-pixel arrays, upsampled by the
+# recipe's crops): 100 training and 200 test images, its epochs and lr at batch 32, and
+# the margin over the same fine-tuning from scratch (chance 10 %).
+TRANSFER_LEARN = dict(epochs=30, lr=1e-3, margin=0.08)
+
+
+def test_transfer_to_cifar10_learns_from_the_pretrained_model(in21k_pretrained, tmp_path):
+    """DeiT III's CIFAR-10 transfer config (cls_deit3_b_cifar10.py: its ImageNet recipe with
+    the thesis' transfer rule, load_from the pre-trained model) on synthetic CIFAR-10 files:
+    starting from the pre-trained model beats starting from scratch by a wide margin."""
+    from mmvision_ext.datasets import make_dataset
+    cifar = Path(make_dataset('cifar10', str(tmp_path / 'cifar10'), num_train=100,
+                              num_val=200, seed=7))
+    top1 = fine_tune_from_and_from_scratch(
+        'cls_deit3_b_cifar10.py', cifar, tmp_path, TRANSFER_LEARN['epochs'],
+        TRANSFER_LEARN['lr'], {'load_from': str(in21k_pretrained)}, {'load_from': None})
+    print(f'transfer to CIFAR-10: top-1 {top1}')
+    assert top1['pretrained'] > top1['scratch'] + TRANSFER_LEARN['margin'], top1
 
 
 def check_inference_tool(cfg, tmp_path, imagenet_root, top1):

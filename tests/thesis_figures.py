@@ -102,3 +102,16 @@ RESMLP_S12_ABLATIONS = {
     ('patch_mixing', 'dwconv3x3'): ('14.9', '2.8'),
     ('patch_mixing', 'dwsepconv3x3'): ('16.7', '3.2'),
 }
+# Transfer learning (section 3.7.1.3, which chapters 4-6 follow): the ImageNet recipe with
+# its lr divided (by 10 for Cars, Flowers and iNaturalist, 100 for CIFAR) and these
+# epochs, at 224. Classes and sizes: T3.6. Test crop ratio: 0.875 in T3.19 (CaiT), 1.0
+# in T6.11 (DeiT III); DeiT III fine-tunes only the attention layers on Flowers (6.3.5.1).
+TRANSFER_DATASETS = {  # name: (classes, lr divisor, epochs, training images)
+    'cifar10': (10, 100, 1000, 50000), 'cifar100': (100, 100, 1000, 50000),
+    'flowers102': (102, 10, 1000, 2040), 'stanford_cars': (196, 10, 1000, 8144),
+    'inat18': (8142, 10, 360, 437513), 'inat19': (1010, 10, 360, 265240)}
+# Transfer config model -> its ImageNet config (thesis T3.7, T3.19, T4.4, T5.5, T6.11).
+TRANSFER_MODELS = {'deit_b': 'cls_deit_b_in1k', 'cait_s36': 'cls_cait_s36_in1k',
+                   'resmlp_s24': 'cls_resmlp_s24_in1k',
+                   'patchconvnet_s60': 'cls_patchconvnet_s60_in1k', 'deit3_b': 'cls_deit3_b_in1k'}
+TRANSFER_TEST_CROP_RATIO = {'cait_s36': 0.875, 'deit3_b': 1.0}

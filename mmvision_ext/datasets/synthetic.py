@@ -30,8 +30,8 @@ ADE20K_NAMES = ('wall', 'building', 'sky', 'floor', 'tree', 'ceiling', 'road',
 PALETTE = [[int(c) for c in col] for col in np.random.RandomState(3).randint(
     40, 255, size=(NUM_CLASSES, 3))]
 
-TASKS = ('ade20k', 'coco', 'imagenet', 'two_level')
-DEFAULT_SIZE = {'ade20k': 128, 'coco': 160, 'imagenet': 64, 'two_level': 32}
+TASKS = ('ade20k', 'coco', 'imagenet', 'cifar10', 'two_level')
+DEFAULT_SIZE = {'ade20k': 128, 'coco': 160, 'imagenet': 64, 'cifar10': 32, 'two_level': 32}
 
 
 def _polygon(shape, cx, cy, r, angle):
@@ -213,6 +213,35 @@ def make_imagenet(out_dir, num_train, num_val, size, seed, show_progress=False):
         f.write('\n'.join(SYNTHETIC_CLASSES) + '\n')
 
 
+def make_cifar10(out_dir, num_train, num_val, size, seed, show_progress=False):
+    """The ImageNet-format set's 10 classes in CIFAR-10's python format
+    (``<out_dir>/cifar-10-batches-py/``: ``data_batch_1`` to ``_5``, ``test_batch``,
+    ``batches.meta``), 32-pixel images."""
+    import pickle
+    if size != 32:
+        raise ValueError(f'CIFAR-10 has 32-pixel images, not {size}')
+    rng = np.random.RandomState(seed)
+    folder = osp.join(out_dir, 'cifar-10-batches-py')
+    os.makedirs(folder, exist_ok=True)
+
+    def batch(split, indices, name):
+        labels = [i % NUM_CLASSES for i in indices]
+        data = np.stack([
+            render_scene(rng, size, size, 1, (size * 0.25, size * 0.4), labels=[y])[0]
+            .transpose(2, 0, 1).reshape(-1) for y in labels])
+        entry = {'batch_label': f'synthetic {name}', 'labels': labels, 'data': data,
+                 'filenames': [f'{split}_{i:06d}.png' for i in indices]}
+        with open(osp.join(folder, name), 'wb') as f:
+            pickle.dump(entry, f, protocol=2)
+
+    for k, part in enumerate(np.array_split(np.arange(num_train), 5), 1):
+        batch('train', part.tolist(), f'data_batch_{k}')
+    batch('test', list(range(num_val)), 'test_batch')
+    with open(osp.join(folder, 'batches.meta'), 'wb') as f:
+        pickle.dump({'label_names': list(SYNTHETIC_CLASSES), 'num_vis': size * size * 3}, f,
+                    protocol=2)
+
+
 # --- CIFAR-100-format two-level set (Grafit) ------------------------------------------------
 # Coarse class: the shape. Fine class: the shape and the pattern drawn in it, which the
 # coarse labels never name. Colours, size, position and rotation vary freely, so only
@@ -279,7 +308,7 @@ def _make_two_level(out_dir, num_train, num_val, size, seed, show_progress=False
 
 
 MAKERS = {'ade20k': make_ade20k, 'coco': make_coco, 'imagenet': make_imagenet,
-          'two_level': _make_two_level}
+          'cifar10': make_cifar10, 'two_level': _make_two_level}
 
 
 def make_dataset(task, out_dir, num_train=200, num_val=50, size=None, seed=0,

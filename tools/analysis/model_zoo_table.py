@@ -21,7 +21,7 @@ import yaml
 from mmvision_ext.analysis import count_flops, count_params, tensor_forward
 from mmvision_ext.apis import init_model
 from zoo_figures import (COLLECTIONS, OFFICIAL_WEIGHTS, THESIS_CLS, THESIS_DET, THESIS_SEG,
-                         THESIS_TOP1)
+                         THESIS_TOP1, THESIS_TRANSFER, TRANSFER_DATASETS)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 def measure(config, shape, flops=True):
@@ -62,7 +62,17 @@ def model_entry(path, gflops):
     if gflops is not None:
         entry['Metadata']['FLOPs'] = int(round(gflops * 1e9, -6))
     key = re.sub(r'^(cls|upernet|mask_rcnn)_|_in1k$|_3x_coco$', '', name)
-    if name.startswith('cls_'):
+    transfer = re.match(r'cls_(\w+?)_({})$'.format('|'.join(TRANSFER_DATASETS)), name)
+    if transfer:
+        model, dataset = transfer.groups()
+        entry['Metadata']['Training Data'] = ['ImageNet-1k', TRANSFER_DATASETS[dataset]]
+        table, *top1 = THESIS_TRANSFER[model]
+        entry['Results'] = [{'Task': 'Image Classification',
+                             'Dataset': TRANSFER_DATASETS[dataset],
+                             'Metrics': {'Top 1 Accuracy': top1[list(TRANSFER_DATASETS).index(
+                                 dataset)]}}]
+        entry['Thesis Table'] = table
+    elif name.startswith('cls_'):
         entry['Metadata']['Training Data'] = (
             'ImageNet-21k' if name.endswith('_in21k') else
             ['ImageNet-21k', 'ImageNet-1k'] if '_in21k_ft_' in name else 'ImageNet-1k')

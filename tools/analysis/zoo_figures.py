@@ -63,6 +63,18 @@ THESIS_TOP1 = {  # ImageNet-1k val top-1 (%) of the thesis: (value, table); 1k t
     'cait_m36_distilled': (85.1, 'T3.15'), 'resmlp_s12_distilled': (77.8, 'T4.3'),
     'resmlp_s24_distilled': (80.8, 'T4.3'), 'resmlp_b24p8_distilled': (83.6, 'T4.3'),
 }
+# Transfer learning top-1 per transfer config (thesis T3.7, T3.19, T4.4, T5.5, T6.11):
+# model -> (table, CIFAR-10, CIFAR-100, Flowers-102, Stanford Cars, iNat-18, iNat-19).
+TRANSFER_DATASETS = {'cifar10': 'CIFAR-10', 'cifar100': 'CIFAR-100',
+                     'flowers102': 'Oxford Flowers-102', 'stanford_cars': 'Stanford Cars',
+                     'inat18': 'iNaturalist 2018', 'inat19': 'iNaturalist 2019'}
+THESIS_TRANSFER = {
+    'deit_b': ('T3.7', 99.1, 90.8, 98.4, 92.1, 73.2, 77.7),
+    'cait_s36': ('T3.19', 99.2, 92.2, 98.8, 93.5, 77.1, 80.6),
+    'resmlp_s24': ('T4.4', 98.7, 89.5, 97.9, 89.5, 64.3, 72.5),
+    'patchconvnet_s60': ('T5.5', 99.2, 91.4, 98.8, 94.0, 72.9, 78.1),
+    'deit3_b': ('T6.11', 99.3, 92.5, 98.6, 93.4, 73.6, 78.0),
+}
 # The official release each classification config converts from (facebookresearch/deit's
 # READMEs and model files, as timm's model files cite them). The released CaiT models
 # are all distilled (the 224 ones match the *_distilled configs; the 384 ones are

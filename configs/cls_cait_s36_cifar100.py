@@ -1,0 +1,20 @@
+# CaiT-S36 fine-tuned on CIFAR-100 (thesis Table 3.19: 92.2 % top-1). CaiT's ImageNet
+# recipe with the transfer rule of section 3.7.1.3: learning rate / 100, 1000 epochs, at
+# 224. CIFAR's 32-pixel arrays go through the same pipelines, after LoadImageFromFile.
+# Data: data/cifar100/cifar-100-python/ (the python version).
+_base_ = ['./cls_cait_s36_in1k.py']
+# The ImageNet model, all but its classifier (whose shape differs).
+load_from = '{{$MMVX_CHECKPOINTS:checkpoints}}/cait_s36_in1k.pth'
+dataset = dict(type='CIFAR100Python', data_root='data/cifar100')
+model = dict(head=dict(num_classes=100))
+data_preprocessor = dict(num_classes=100)
+train_dataloader = dict(dataset=dict(
+    _delete_=True, **dataset, split='train', pipeline=_base_.train_pipeline[1:]))
+# Table 3.19 evaluates at crop ratio 0.875 (CaiT's ImageNet recipe: 1.0).
+test_pipeline = [_base_.test_pipeline[0], dict(_base_.test_pipeline[1], crop_ratio=0.875),
+                 _base_.test_pipeline[2]]
+val_dataloader = dict(dataset=dict(
+    _delete_=True, **dataset, split='test', pipeline=test_pipeline[1:]))
+test_dataloader = val_dataloader
+optim_wrapper = dict(optimizer=dict(lr=_base_.optim_wrapper.optimizer.lr / 100))
+train_cfg = dict(max_epochs=1000)

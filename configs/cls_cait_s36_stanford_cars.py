@@ -1,0 +1,19 @@
+# CaiT-S36 fine-tuned on Stanford Cars (thesis Table 3.19: 93.5 % top-1). CaiT's ImageNet
+# recipe with the transfer rule of section 3.7.1.3: learning rate / 10, 1000 epochs, at
+# 224. Data: data/stanford_cars/ in mmpretrain's StanfordCars layout.
+_base_ = ['./cls_cait_s36_in1k.py']
+# The ImageNet model, all but its classifier (whose shape differs).
+load_from = '{{$MMVX_CHECKPOINTS:checkpoints}}/cait_s36_in1k.pth'
+dataset = dict(type='StanfordCars', data_root='data/stanford_cars')
+model = dict(head=dict(num_classes=196))
+data_preprocessor = dict(num_classes=196)
+train_dataloader = dict(dataset=dict(
+    _delete_=True, **dataset, split='train', pipeline=_base_.train_pipeline))
+# Table 3.19 evaluates at crop ratio 0.875 (CaiT's ImageNet recipe: 1.0).
+test_pipeline = [_base_.test_pipeline[0], dict(_base_.test_pipeline[1], crop_ratio=0.875),
+                 _base_.test_pipeline[2]]
+val_dataloader = dict(dataset=dict(
+    _delete_=True, **dataset, split='test', pipeline=test_pipeline))
+test_dataloader = val_dataloader
+optim_wrapper = dict(optimizer=dict(lr=_base_.optim_wrapper.optimizer.lr / 10))
+train_cfg = dict(max_epochs=1000)

@@ -646,6 +646,8 @@ def fine_tune_from_and_from_scratch(config, data_root, out, epochs, lr, pretrain
     return top1
 
 
+# Both users of the pre-training on one make-test worker, so that it runs once.
+@pytest.mark.xdist_group('in21k_pretrained')
 def test_imagenet21k_pretraining_helps_the_1k_fine_tuning(in21k_pretrained, tmp_path):
     """The 21k -> 1k fine-tuning config on 5 images per class: on 200 held-out images the
     fine-tuning that starts from the pre-trained backbone (the config's init_cfg, a new
@@ -668,6 +670,7 @@ def test_imagenet21k_pretraining_helps_the_1k_fine_tuning(in21k_pretrained, tmp_
 TRANSFER_LEARN = dict(epochs=30, lr=1e-3, margin=0.08)
 
 
+@pytest.mark.xdist_group('in21k_pretrained')
 def test_transfer_to_cifar10_learns_from_the_pretrained_model(in21k_pretrained, tmp_path):
     """DeiT III's CIFAR-10 transfer config (cls_deit3_b_cifar10.py: its ImageNet recipe with
     the thesis' transfer rule, load_from the pre-trained model) on synthetic CIFAR-10 files:

@@ -12,7 +12,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import IMG, NUM_CLASSES, ROOT, TINY, call_tool, run_tool, tiny_config
-from thesis_figures import (DEIT3_IN21K, DEIT3_IN21K_DROP_PATH, DEIT_FT384_EPOCHS,
+from thesis_figures import (DEIT3_IN21K, DEIT3_IN21K_DROP_PATH, DEIT3_LONG, DEIT_FT384_EPOCHS,
                             DEIT_RANDAUGMENT, HARD_DISTILLATION_ALPHA, PATCHCONVNET_IN21K,
                             PATCHCONVNET_DROP_PATH, PATCHCONVNET_FINETUNE_DROP_PATH_REDUCTION,
                             PATCHCONVNET_RANDAUGMENT, SOFT_DISTILLATION)
@@ -291,6 +291,19 @@ def test_recipe_values_follow_the_thesis():
     assert _randaugment(load('cls_deit_s_in1k')) == DEIT_RANDAUGMENT
     for name in ('cls_deit_b_384_in1k', 'cls_cait_s24_384_in1k'):
         assert load(name).train_cfg.max_epochs == DEIT_FT384_EPOCHS
+    # DeiT III for 800 epochs: the 400-epoch config but for three values (section 6.4).
+    for arch in ('s', 'b', 'l'):
+        base, long = load(f'cls_deit3_{arch}_in1k'), load(f'cls_deit3_{arch}_800ep_in1k')
+        extra = DEIT3_LONG['drop_path_per_200'] * (
+            DEIT3_LONG['epochs'] - DEIT3_LONG['base_epochs']) / 200
+        assert long.model.backbone.drop_path_rate == pytest.approx(
+            base.model.backbone.drop_path_rate + extra)
+        assert long.optim_wrapper.optimizer.weight_decay == DEIT3_LONG['weight_decay']
+        assert long.train_cfg.max_epochs == DEIT3_LONG['epochs']
+        for c in (base, long):
+            c.model.backbone.pop('drop_path_rate'), c.optim_wrapper.optimizer.pop('weight_decay')
+            c.train_cfg.pop('max_epochs')
+        assert base.to_dict() == long.to_dict()
 
 
 def _recipe(cfg):

@@ -115,3 +115,6 @@ TRANSFER_MODELS = {'deit_b': 'cls_deit_b_in1k', 'cait_s36': 'cls_cait_s36_in1k',
                    'resmlp_s24': 'cls_resmlp_s24_in1k',
                    'patchconvnet_s60': 'cls_patchconvnet_s60_in1k', 'deit3_b': 'cls_deit3_b_in1k'}
 TRANSFER_TEST_CROP_RATIO = {'cait_s36': 0.875, 'deit3_b': 1.0}
+# DeiT III's longer schedules (section 6.4, T6.15): weight decay 0.02 -> 0.05, drop path
+# +0.05 per 200 epochs beyond the 400 of T6.14.
+DEIT3_LONG = dict(epochs=800, base_epochs=400, weight_decay=0.05, drop_path_per_200=0.05)

@@ -1,0 +1,7 @@
+# DeiT III ViT-L trained 800 epochs (thesis Table 6.15: 84.5 top-1). Section 6.4: for
+# longer training the weight decay goes from 0.02 to 0.05 and the drop path rises by 0.05
+# every 200 epochs beyond the 400 of Table 6.14 (0.4 -> 0.5).
+_base_ = ['./cls_deit3_l_in1k.py']
+model = dict(backbone=dict(drop_path_rate=0.5))
+optim_wrapper = dict(optimizer=dict(weight_decay=0.05))
+train_cfg = dict(max_epochs=800)

@@ -4,6 +4,7 @@ recipe components do what the thesis says."""
 import copy
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -267,7 +268,6 @@ def test_distillation_losses(tmp_path, imagenet_root, kind):
 
 def _randaugment(cfg):
     """(magnitude, std) of the recipe's timm RandAugment policy, e.g. rand-m9-mstd0.5."""
-    import re
     policy, = [t['policy'] for t in cfg.train_dataloader.dataset.pipeline
                if t['type'] == 'TimmRandAugment']
     m = re.match(r'rand-m(\d+)-mstd([\d.]+)', policy)
@@ -359,6 +359,80 @@ def test_deit3_in21k_recipes_follow_table_6_1(tmp_path):
     dataset = DATASETS.build(dict(pre.train_dataloader.dataset, data_root=str(root)))
     sample = dataset[1]
     assert sample['inputs'].shape == (3, 224, 224) and sample['data_samples'].gt_label.item() == 1
+
+
+RECIPE_COLUMNS = ('epochs', 'batch', 'optimizer', 'lr', 'weight decay', 'schedule', 'drop path',
+           'crop', 'per-image aug.', 'erasing', 'Mixup / CutMix', 'smoothing', 'loss',
+           'sampler', 'clip', 'test crop')
+
+
+def _num(v):
+    """A number as docs/recipes.md writes it: 0.875, 1e-3, 5e-6."""
+    if v == 0:
+        return '0'
+    if abs(v) < 0.01:
+        return re.sub(r'e-0*(\d+)', r'e-\1', f'{v:.0e}')
+    return f'{v:g}'
+
+
+def recipe_row(cfg):
+    """A built classification config's recipe as the cells of docs/recipes.md's table."""
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    aug = []
+    for t in pipeline:
+        if t['type'] == 'TimmRandAugment':
+            m = re.match(r'rand-m(\d+)-mstd([\d.]+)', t['policy'])
+            aug.append(f'RandAug m{m[1]}/{m[2]}')
+        elif t['type'] == 'ThreeAugment':
+            aug.append('3-Aug')
+        elif t['type'] == 'ColorJitter':
+            aug.append(f"jitter {t['brightness']}")
+    crop, = [t['type'] for t in pipeline if t['type'] in ('RandomResizedCrop', 'SimpleRandomCrop')]
+    mixup = cfg.data_preprocessor.get('mixup')
+    erasing = cfg.data_preprocessor.get('random_erasing')
+    schedulers = [s.type for s in cfg.param_scheduler]
+    schedule = {('LinearLR', 'CosineAnnealingLR'): f'{cfg.param_scheduler[0].end} warm-up + cosine',
+                ('ConstantLR',): 'constant'}[tuple(schedulers)]
+    test = cfg.get('val_dataloader')
+    test_crop = '—'
+    if test:
+        test_crop, = [_num(t['crop_ratio']) for t in test.dataset.pipeline
+                      if t['type'] == 'ResizeCenterCrop']
+    optimizer = cfg.optim_wrapper.optimizer
+    clip = (cfg.optim_wrapper.get('clip_grad') or {}).get('max_norm')
+    loss = cfg.model.head.loss
+    values = (
+        cfg.train_cfg.max_epochs, cfg.auto_scale_lr.base_batch_size,
+        {'TimmLamb': 'LAMB'}.get(optimizer.type, optimizer.type), _num(optimizer.lr),
+        _num(optimizer.weight_decay), schedule, _num(cfg.model.backbone.drop_path_rate),
+        {'RandomResizedCrop': 'RRC', 'SimpleRandomCrop': 'SRC'}[crop], ' + '.join(aug),
+        _num(erasing.probability) if erasing else '—',
+        f"{_num(mixup.mixup_alpha)} / {_num(mixup.cutmix_alpha)}" if mixup else '—',
+        _num(mixup.label_smoothing) if mixup else '—',
+        {'SoftTargetCrossEntropy': 'soft CE', 'BinaryCrossEntropy': 'BCE'}.get(
+            loss.get('name'), loss.get('name', loss.type)),
+        'RA x%d' % cfg.train_dataloader.sampler.num_repeats
+        if cfg.train_dataloader.sampler.type == 'RepeatAugSampler' else '—',
+        _num(clip) if clip else '—', test_crop)
+    return dict(zip(RECIPE_COLUMNS, (str(v) for v in values)))
+
+def test_recipes_md_table_is_the_configs():
+    """docs/recipes.md's table of every stage (1k, 800 epochs, 384, 21k, 21k -> 1k,
+    transfer) holds, cell by cell, the values of the configs it names, built."""
+    text = (ROOT / 'docs/recipes.md').read_text()
+    section = text.split('## Every stage, value by value')[1].split('\n## ')[0]
+    lines = [line for line in section.splitlines() if line.startswith('| `cls_')]
+    header, = [line for line in section.splitlines() if line.startswith('| config |')]
+    columns = [c.strip() for c in header.strip('|').split('|')]
+    assert columns[2:-1] == list(RECIPE_COLUMNS)
+    stages = set()
+    for line in lines:
+        cells = [c.strip().removesuffix(' °') for c in line.strip().strip('|').split('|')]
+        name, stages = cells[0].strip('`'), stages | {cells[1]}
+        built = recipe_row(Config.fromfile(str(ROOT / 'configs' / f'{name}.py')))
+        assert dict(zip(RECIPE_COLUMNS, cells[2:-1])) == built, name
+    assert stages == {'1k', '1k, 800 epochs', '↑384', '21k', '21k → 1k', 'transfer'}
+    assert len(lines) >= 19
 
 
 def test_transfer_configs_follow_section_3_7_1_3(tmp_path):

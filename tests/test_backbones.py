@@ -318,9 +318,13 @@ def test_attention_maps_need_an_attention_head():
 def test_every_cls_config_names_its_variant():
     # 224 training configs; the 384 and ImageNet-21k fine-tuning ones and the
     # distillation teacher aside.
+    # Other recipes of a variant (DeiT III's 800 epochs, DeiT's soft distillation) are
+    # checked beside their variant's config below.
+    recipes = ('_800ep_', '_soft_distilled_')
     names = sorted(p.name for p in (ROOT / 'configs').glob('cls_*_in1k.py')
                    if '_384_' not in p.name and 'teacher' not in p.name
-                   and 'class_mlp' not in p.name and '_in21k' not in p.name)
+                   and 'class_mlp' not in p.name and '_in21k' not in p.name
+                   and not any(r in p.name for r in recipes))
     # Distilled 224 models: every DeiT (T3.3), CaiT-Υ but M48, released at 448 only
     # (T3.15), ResMLP S12/S24/B24-p8 (T4.3).
     distilled = {'deit': set(DeiTViT.arch_zoo), 'cait': set(CaiT.arch_zoo) - {'m48'},
@@ -334,8 +338,9 @@ def test_every_cls_config_names_its_variant():
     assert names == expected
     for name in names:
         assert re.fullmatch(r'cls_[a-z0-9]+_[a-z0-9]+(_distilled)?_in1k\.py', name)
-    for p in (ROOT / 'configs').glob('cls_*_384_in1k.py'):
-        assert (ROOT / 'configs' / p.name.replace('_384_', '_')).is_file(), p.name
+    for suffix in ('_384_',) + recipes:
+        for p in (ROOT / 'configs').glob(f'cls_*{suffix}in1k.py'):
+            assert (ROOT / 'configs' / p.name.replace(suffix, '_')).is_file(), p.name
 
 
 # --- ResMLP's class-MLP pooling (thesis 4.2, Table 4.3) ------------------------------

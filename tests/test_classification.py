@@ -306,6 +306,38 @@ def test_recipe_values_follow_the_thesis():
         assert base.to_dict() == long.to_dict()
 
 
+def test_distillation_configs_follow_section_3_4_5():
+    """The soft ("usual") distillation configs: no distillation token, the thesis' tau and
+    lambda, DeiT's recipe otherwise. The distilled fine-tuning at 384 starts from the
+    distilled 224 model and distils from a teacher at 384 (section 3.3), with DeiT's
+    fine-tuning at 384."""
+    def load(name):
+        return Config.fromfile(str(ROOT / 'configs' / f'{name}.py'))
+    for arch in ('t', 's', 'b'):
+        soft, plain = load(f'cls_deit_{arch}_soft_distilled_in1k'), load(f'cls_deit_{arch}_in1k')
+        assert soft.model.distillation == 'soft'
+        assert (soft.model.tau, soft.model.alpha) == (SOFT_DISTILLATION['tau'],
+                                                      SOFT_DISTILLATION['alpha'])
+        assert not soft.model.backbone.get('distilled')
+        assert soft.model.teacher.config.endswith('cls_regnety_160_teacher_in1k.py')
+        assert soft.model.type == 'DistilledImageClassifier'
+        for key in ('teacher', 'distillation', 'tau', 'alpha'):
+            soft.model.pop(key)
+        soft.model.type = plain.model.type
+        assert soft.to_dict() == plain.to_dict()
+    ft = load('cls_deit_b_distilled_384_in1k')
+    assert (ft.model.distillation, ft.model.alpha) == ('hard', HARD_DISTILLATION_ALPHA)
+    assert ft.model.backbone.img_size == 384 and ft.model.backbone.distilled
+    assert ft.load_from.endswith('deit_b_distilled_in1k.pth')
+    assert ft.train_cfg.max_epochs == DEIT_FT384_EPOCHS
+    teacher = Config.fromfile(ft.model.teacher.config)
+    assert ft.model.teacher.checkpoint.endswith('regnety_160_teacher_384_in1k.pth')
+    crop, = [t for t in teacher.test_dataloader.dataset.pipeline
+             if t['type'] == 'ResizeCenterCrop']
+    assert crop['crop_size'] == 384
+    assert teacher.model == load('cls_regnety_160_teacher_in1k').model
+
+
 def _recipe(cfg):
     """The values of DEIT3_IN21K's rows, read off a built config."""
     pipeline = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]

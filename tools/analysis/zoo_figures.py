@@ -42,6 +42,8 @@ THESIS_TOP1 = {  # ImageNet-1k val top-1 (%) of the thesis: (value, table); 1k t
     'deit3_h': (85.2, 'T6.7'), 'deit_t': (72.2, 'T3.5'), 'deit_t_distilled': (74.5, 'T3.3'),
     'deit_s': (79.8, 'T3.5'), 'deit_s_distilled': (81.2, 'T3.3'), 'deit_b': (81.8, 'T3.5'),
     'deit_b_384': (83.1, 'T3.5'), 'deit_b_distilled': (83.4, 'T3.3'),
+    'deit_b_distilled_384': (84.5, 'T3.3'), 'deit_t_soft_distilled': (72.2, 'T3.3'),
+    'deit_s_soft_distilled': (79.8, 'T3.3'), 'deit_b_soft_distilled': (81.8, 'T3.3'),
     'cait_xxs24': (77.6, 'T3.15'), 'cait_xxs24_384': (80.4, 'T3.15'),
     'cait_xxs36': (79.1, 'T3.15'), 'cait_xxs36_384': (81.8, 'T3.15'),
     'cait_xs24': (81.8, 'T3.15'), 'cait_xs24_384': (83.8, 'T3.15'),

@@ -1,3 +1,6 @@
+# ResMLP-S24 + UperNet on ADE20k (thesis 4.3.6, Table 4.6): 224 crops, sliding 224
+# windows. Section 4.3.6 names 'the x3 schedule [12, 67]'; the works it cites train
+# UperNet 160k iterations on ADE20k (x3 is their COCO schedule), which this keeps.
 _base_ = [
     './_base_/models/upernet_isotropic_224_slide.py',
     './_base_/datasets/ade20k_224_slide.py', './_base_/schedules/upernet_160k.py',

@@ -127,6 +127,9 @@ class ResMLP(IsotropicBackbone):
             frozen_stages, with_cp, init_cfg).
     """
     family = 'resmlp'
+    # LayerScale init "as a function of the depth by following CaiT" (section 4.3.1:
+    # 0.1 to depth 18, 1e-5 at 24, 1e-6 deeper); the B models take the official code's
+    # 1e-6 at depth 24, with which their released weights were trained.
     arch_zoo = {
         's12': _resmlp(16, 384, 12, 0.1),
         's24': _resmlp(16, 384, 24, 1e-5),

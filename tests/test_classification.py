@@ -577,6 +577,29 @@ def test_transfer_datasets_read_the_released_formats(tmp_path):
         INaturalist(str(tmp_path), ann_file='val2018.json')
 
 
+def test_resmlp_in21k_recipes_follow_table_4_3():
+    """ResMLP-B24/8's ImageNet-21k pre-training: Table 4.3's 60 epochs on the 21k file
+    list, the 1k recipe otherwise but for repeated augmentation; its 1k fine-tuning loads
+    the pre-trained backbone with the drop path 0.1 lower."""
+    from thesis_figures import RESMLP_IN21K_EPOCHS
+    load = lambda name: Config.fromfile(str(ROOT / f'configs/{name}.py'))  # noqa: E731
+    pre, ft = load('cls_resmlp_b24p8_in21k'), load('cls_resmlp_b24p8_in21k_ft_in1k')
+    in1k = load('cls_resmlp_b24p8_in1k')
+    assert pre.train_cfg.max_epochs == RESMLP_IN21K_EPOCHS
+    assert pre.train_dataloader.dataset.type == 'ImageNet21kFileList'
+    assert pre.model.head.num_classes == pre.data_preprocessor.num_classes == 21841
+    assert pre.train_dataloader.sampler.type == 'DefaultSampler'
+    assert pre.get('val_dataloader') is None
+    for key in ('optim_wrapper', 'param_scheduler'):
+        assert pre[key] == in1k[key]
+    assert pre.train_dataloader.dataset.pipeline == in1k.train_dataloader.dataset.pipeline
+    assert pre.model.backbone.drop_path_rate == in1k.model.backbone.drop_path_rate
+    assert ft.model.backbone.drop_path_rate == pytest.approx(
+        pre.model.backbone.drop_path_rate - PATCHCONVNET_FINETUNE_DROP_PATH_REDUCTION)
+    assert ft.model.backbone.init_cfg.checkpoint.endswith('resmlp_b24p8_in21k.pth')
+    assert ft.model.head.num_classes == 1000
+
+
 def test_patchconvnet_in21k_recipes_follow_section_5_2_3():
     """PatchConvNet's ImageNet-21k pre-training and 1k fine-tuning against section 5.2.3
     (tests/thesis_figures.py): epochs, batch, lr, weight decay, no repeated augmentation

@@ -118,3 +118,6 @@ TRANSFER_TEST_CROP_RATIO = {'cait_s36': 0.875, 'deit3_b': 1.0}
 # DeiT III's longer schedules (section 6.4, T6.15): weight decay 0.02 -> 0.05, drop path
 # +0.05 per 200 epochs beyond the 400 of T6.14.
 DEIT3_LONG = dict(epochs=800, base_epochs=400, weight_decay=0.05, drop_path_per_200=0.05)
+# ResMLP-B24/8 pre-trained on ImageNet-21k (T4.3): 60 epochs; the thesis gives no other
+# value of its pre-training or of its 1k fine-tuning.
+RESMLP_IN21K_EPOCHS = 60

@@ -1,14 +1,15 @@
 # DeiT-B fine-tuned on CIFAR-10 (thesis Table 3.7: 99.1 % top-1). DeiT's ImageNet recipe
-# with the transfer rule of section 3.7.1.3: learning rate / 100, 1000 epochs, at 224.
-# CIFAR's 32-pixel arrays go through the same pipelines, after LoadImageFromFile. Data:
-# data/cifar10/cifar-10-batches-py/ (the python version).
+# with the transfer rule of section 3.7.1.3 (the thesis gives none for DeiT): learning
+# rate / 100, 1000 epochs, at 224. CIFAR's 32-pixel arrays go through the same pipelines,
+# after LoadImageFromFile. Data: data/cifar10/cifar-10-batches-py/ (the python version).
 _base_ = ['./cls_deit_b_in1k.py']
 # The ImageNet model, all but its classifier (whose shape differs).
 load_from = '{{$MMVX_CHECKPOINTS:checkpoints}}/deit_b_in1k.pth'
 dataset = dict(type='CIFAR10Python', data_root='data/cifar10')
 model = dict(head=dict(num_classes=10))
 data_preprocessor = dict(num_classes=10)
-train_dataloader = dict(dataset=dict(
+# drop_last=False: on 8 GPUs Flowers' 2,040 images are less than one ImageNet batch.
+train_dataloader = dict(drop_last=False, dataset=dict(
     _delete_=True, **dataset, split='train', pipeline=_base_.train_pipeline[1:]))
 val_dataloader = dict(dataset=dict(
     _delete_=True, **dataset, split='test', pipeline=_base_.test_pipeline[1:]))

@@ -1,13 +1,15 @@
 # DeiT-B fine-tuned on iNaturalist 2019 (thesis Table 3.7: 77.7 % top-1). DeiT's ImageNet
-# recipe with the transfer rule of section 3.7.1.3: learning rate / 10, 360 epochs, at
-# 224. Data: data/inat2019/ with train2019.json, val2019.json and train_val2019/.
+# recipe with the transfer rule of section 3.7.1.3 (the thesis gives none for DeiT):
+# learning rate / 10, 360 epochs, at 224. Data: data/inat2019/ with train2019.json,
+# val2019.json and train_val2019/.
 _base_ = ['./cls_deit_b_in1k.py']
 # The ImageNet model, all but its classifier (whose shape differs).
 load_from = '{{$MMVX_CHECKPOINTS:checkpoints}}/deit_b_in1k.pth'
 dataset = dict(type='INaturalist', data_root='data/inat2019')
 model = dict(head=dict(num_classes=1010))
 data_preprocessor = dict(num_classes=1010)
-train_dataloader = dict(dataset=dict(
+# drop_last=False: on 8 GPUs Flowers' 2,040 images are less than one ImageNet batch.
+train_dataloader = dict(drop_last=False, dataset=dict(
     _delete_=True, **dataset, ann_file='train2019.json', pipeline=_base_.train_pipeline))
 val_dataloader = dict(dataset=dict(
     _delete_=True, **dataset, ann_file='val2019.json', pipeline=_base_.test_pipeline))

@@ -143,24 +143,37 @@ _logger_hook.dump = dump_on_main_process
 
 
 # --- 6. mmpretrain's models beside a newer transformers --------------------------------------
-# mmpretrain 1.2.0 imports its multimodal models (BLIP, Flamingo, ...) whenever
+# mmpretrain 1.2.0 imports its multimodal models (BLIP, BLIP-2, OFA, RAM, ...) whenever
 # transformers >= 4.28 is installed, and they import names that later transformers releases
-# removed (transformers.modeling_utils.apply_chunking_to_forward ...). Their fallback then
-# subclasses None ('TypeError: NoneType takes no arguments'), and the failure takes every
-# mmpretrain model with it, ours included. When those names are missing, mmpretrain
-# registers its multimodal placeholders instead, as it does without transformers.
+# removed (transformers.modeling_utils.apply_chunking_to_forward, GenerationMixin ...). The
+# import then fails ('TypeError: NoneType takes no arguments', or an ImportError) and takes
+# every mmpretrain model with it, ours included. When any of those names is missing,
+# mmpretrain registers its multimodal placeholders instead, as it does without transformers.
+import ast  # noqa: E402
+import importlib  # noqa: E402
+import pathlib  # noqa: E402
+
+import mmpretrain  # noqa: E402
 from mmpretrain.utils import dependency as _mmpretrain_dependency  # noqa: E402
 
 
 def transformers_has_what_mmpretrain_imports():
-    try:
-        from transformers.activations import ACT2FN  # noqa: F401
-        from transformers.modeling_utils import (PreTrainedModel,  # noqa: F401
-                                                 apply_chunking_to_forward,
-                                                 find_pruneable_heads_and_indices,
-                                                 prune_linear_layer)
-    except Exception:
-        return False
+    """Whether every ``from transformers... import name`` of mmpretrain's multimodal models
+    and of the utilities they use resolves (read from their source, nothing of it run)."""
+    models = pathlib.Path(mmpretrain.__file__).parent / 'models'
+    files = sorted((models / 'multimodal').rglob('*.py')) + [
+        models / 'utils' / 'huggingface.py', models / 'utils' / 'tokenizer.py']
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.split('.')[0] == 'transformers'):
+                continue
+            try:
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    getattr(module, alias.name)
+            except Exception:
+                return False
     return True
 
 

@@ -152,7 +152,10 @@ def test_mmpretrain_models_import_beside_a_transformers_they_predate(tmp_path):
     info = tmp_path / 'transformers-5.0.0.dist-info'
     info.mkdir()
     (info / 'METADATA').write_text('Metadata-Version: 2.1\nName: transformers\nVersion: 5.0.0\n')
-    code = ("import mmvision_ext\n"
+    code = ("from mmpretrain.utils.dependency import satisfy_requirement\n"
+            "assert satisfy_requirement('transformers>=4.28.0')  # the stand-in counts\n"
+            "assert satisfy_requirement('pycocotools')\n"
+            "import mmvision_ext\n"
             "from mmpretrain.registry import MODELS\n"
             "model = MODELS.build(dict(type='ImageClassifier', backbone=dict(\n"
             "    type='ResMLP', arch='s12', img_size=32)))\n"

@@ -102,7 +102,8 @@ RESMLP_S12_ABLATIONS = {
     ('patch_mixing', 'dwconv3x3'): ('14.9', '2.8'),
     ('patch_mixing', 'dwsepconv3x3'): ('16.7', '3.2'),
 }
-# Transfer learning (section 3.7.1.3, which chapters 4-6 follow): the ImageNet recipe with
+# Transfer learning (section 3.7.1.3, CaiT's; PatchConvNet's per 5.3.2; the thesis gives
+# none for DeiT, ResMLP and DeiT III, whose configs apply it too): the ImageNet recipe with
 # its lr divided (by 10 for Cars, Flowers and iNaturalist, 100 for CIFAR) and these
 # epochs, at 224. Classes and sizes: T3.6. Test crop ratio: 0.875 in T3.19 (CaiT), 1.0
 # in T6.11 (DeiT III); DeiT III fine-tunes only the attention layers on Flowers (6.3.5.1).

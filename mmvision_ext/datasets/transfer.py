@@ -104,7 +104,9 @@ class INaturalist(BaseDataset):
     """iNaturalist 2018 (8,142 species) or 2019 (1,010) from its released json.
 
     Class ``i`` is the ``i``-th category of the json in the order of its ids, so the
-    training and validation files give the same indices.
+    training and validation files give the same indices; ``classes`` are the json's
+    category names (the 2018 release keeps the species names in its separate
+    ``categories.json``).
 
     Args:
         data_root (str): the dataset folder; the json's ``file_name`` paths are relative
@@ -125,7 +127,7 @@ class INaturalist(BaseDataset):
         categories = sorted(self._ann['categories'], key=lambda c: c['id'])
         self._index = {c['id']: i for i, c in enumerate(categories)}
         kwargs.setdefault('metainfo', dict(classes=tuple(c['name'] for c in categories)))
-        super().__init__(ann_file=path, data_root=data_root, **kwargs)
+        super().__init__(ann_file=ann_file, data_root=data_root, **kwargs)
 
     def load_data_list(self):
         ann, self._ann = self._ann, None  # iNaturalist 2018's json is large: keep the list only

@@ -70,7 +70,8 @@ class PatchConv(nn.Module):
 
 # Patch communication of the blocks (thesis Table 4.3); 'linear' is ResMLP's.
 PATCH_MIXING = ('linear', 'none', 'mlp', 'conv3x3', 'dwconv3x3', 'dwsepconv3x3')
-NORMS = ('affine', 'layernorm')
+# The normalisation of the blocks and of the trunk's end; 'affine' is ResMLP's.
+NORM_LAYERS = {'affine': Affine, 'layernorm': nn.LayerNorm}
 
 
 class ResMLPBlock(nn.Module):
@@ -83,7 +84,7 @@ class ResMLPBlock(nn.Module):
                  patch_mixing='linear', norm='affine'):
         super().__init__()
         num_patches = grid_size[0] * grid_size[1]
-        norm_layer = Affine if norm == 'affine' else nn.LayerNorm
+        norm_layer = NORM_LAYERS[norm]
         if patch_mixing == 'none':
             self.attn = None
         else:
@@ -146,8 +147,8 @@ class ResMLP(IsotropicBackbone):
         if patch_mixing not in PATCH_MIXING:
             raise ConfigError(f'ResMLP: patch_mixing must be one of {PATCH_MIXING}, '
                               f'got {patch_mixing!r}')
-        if norm not in NORMS:
-            raise ConfigError(f'ResMLP: norm must be one of {NORMS}, got {norm!r}')
+        if norm not in NORM_LAYERS:
+            raise ConfigError(f'ResMLP: norm must be one of {tuple(NORM_LAYERS)}, got {norm!r}')
         s = self.arch = self.get_arch(arch)
         self.patch_size = p = s['patch_size']
         self.embed_dims = dim = s['embed_dims']
@@ -158,7 +159,7 @@ class ResMLP(IsotropicBackbone):
             ResMLPBlock(dim, self.grid_size, drop_rate, drop_path_rate, s['layer_scale_init'],
                         patch_mixing, norm)
             for _ in range(s['depth'])])
-        self.norm = Affine(dim) if norm == 'affine' else nn.LayerNorm(dim)
+        self.norm = NORM_LAYERS[norm](dim)
         self.finish_init(s['depth'])
 
     def forward(self, x):

@@ -42,18 +42,15 @@ DATASET_HINTS = {
         '--cfg-options train_dataloader.dataset.data_root=... (val/test likewise). A small '
         'synthetic set in the same format: '
         'python tools/make_demo_data.py data/synthetic_cifar10 --task cifar10'),
-    'CIFAR100Python': (
-        'Extract cifar-100-python.tar.gz (the python version, '
-        'https://www.cs.toronto.edu/~kriz/cifar.html) into data/cifar100/, or set '
-        '--cfg-options train_dataloader.dataset.data_root=... (val/test likewise).'),
     'INaturalist': (
         'Put the iNaturalist release (train_val2018/ with train2018.json and val2018.json, '
         'or 2019\'s) under data/inat2018/ (data/inat2019/), or set --cfg-options '
         'train_dataloader.dataset.data_root=... (val/test likewise).'),
 }
+DATASET_HINTS['CIFAR100Python'] = DATASET_HINTS['CIFAR100TwoLevel']  # the same files
 # Where a dataset type keeps a split, relative to data_root (default: a folder per split).
 SPLIT_PATHS = {'CIFAR100TwoLevel': 'cifar-100-python/{split}',
-               'CIFAR100Python': 'cifar-100-python/{split}',
+               'CIFAR100Python': 'cifar-100-python/{split}',  # a CIFAR100TwoLevel
                'CIFAR10Python': 'cifar-10-batches-py/batches.meta',
                'Flowers102': 'setid.mat', 'Food101': 'meta/{split}.txt', 'StanfordCars': ''}
 

@@ -413,8 +413,7 @@ def recipe_row(cfg):
     aug = []
     for t in pipeline:
         if t['type'] == 'TimmRandAugment':
-            m = re.match(r'rand-m(\d+)-mstd([\d.]+)', t['policy'])
-            aug.append(f'RandAug m{m[1]}/{m[2]}')
+            aug.append('RandAug m{}/{}'.format(*_randaugment(cfg)))
         elif t['type'] == 'ThreeAugment':
             aug.append('3-Aug')
         elif t['type'] == 'ColorJitter':

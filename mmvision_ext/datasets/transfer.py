@@ -23,51 +23,13 @@ from mmpretrain.datasets import BaseDataset
 
 from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import DATASETS
-from .two_level import load_array_pickle
+from .two_level import CIFAR100TwoLevel, cifar_images, load_array_pickle
 
 CIFAR_URL = 'https://www.cs.toronto.edu/~kriz/cifar.html'
 
 
-class _CIFARPython(BaseDataset):
-    base_folder = ''
-    archive = ''
-    files = {}
-    label_key = ''
-    meta_file, names_key = '', ''
-
-    def __init__(self, data_root, split='train', **kwargs):
-        if split not in self.files:
-            raise ConfigError(f"{type(self).__name__}: split must be 'train' or 'test', "
-                              f'got {split!r}')
-        self.split = split
-        folder = osp.join(data_root, self.base_folder)
-        missing = [f for f in self.files[split] + [self.meta_file]
-                   if not osp.isfile(osp.join(folder, f))]
-        if missing:
-            raise FileNotFoundError(
-                f'{type(self).__name__}: {osp.join(folder, missing[0])} not found (the python '
-                f'version, {self.archive} from {CIFAR_URL}, extracted into {data_root})')
-        names = load_array_pickle(osp.join(folder, self.meta_file))[self.names_key]
-        kwargs.setdefault('metainfo', dict(classes=tuple(names)))
-        super().__init__(ann_file='', data_root=data_root, **kwargs)
-
-    def load_data_list(self):
-        folder = osp.join(self.data_root, self.base_folder)
-        images, labels = [], []
-        for name in self.files[self.split]:
-            entry = load_array_pickle(osp.join(folder, name))
-            images.append(np.asarray(entry['data'], dtype=np.uint8).reshape(-1, 3, 32, 32))
-            labels += list(entry[self.label_key])
-        images = np.concatenate(images)
-        if len(images) != len(labels):
-            raise ValueError(f'{self.split}: {len(images)} images but {len(labels)} labels')
-        # HWC in BGR order, as mmcv loads image files (the data preprocessors use to_rgb).
-        images = np.ascontiguousarray(images.transpose(0, 2, 3, 1)[..., ::-1])
-        return [dict(img=img, gt_label=int(y)) for img, y in zip(images, labels)]
-
-
 @DATASETS.register_module()
-class CIFAR10Python(_CIFARPython):
+class CIFAR10Python(BaseDataset):
     """CIFAR-10, python version: 50,000 training and 10,000 test images, 10 classes.
 
     Args:
@@ -76,27 +38,46 @@ class CIFAR10Python(_CIFARPython):
         **kwargs: mmpretrain's ``BaseDataset`` arguments (pipeline, indices, ...).
     """
     base_folder = 'cifar-10-batches-py'
-    archive = 'cifar-10-python.tar.gz'
     files = {'train': [f'data_batch_{i}' for i in range(1, 6)], 'test': ['test_batch']}
-    label_key = 'labels'
-    meta_file, names_key = 'batches.meta', 'label_names'
+
+    def __init__(self, data_root, split='train', **kwargs):
+        if split not in self.files:
+            raise ConfigError(f"CIFAR10Python: split must be 'train' or 'test', got {split!r}")
+        self.split = split
+        folder = osp.join(data_root, self.base_folder)
+        missing = [f for f in self.files[split] + ['batches.meta']
+                   if not osp.isfile(osp.join(folder, f))]
+        if missing:
+            raise FileNotFoundError(
+                f'CIFAR10Python: {osp.join(folder, missing[0])} not found (the python version, '
+                f'cifar-10-python.tar.gz from {CIFAR_URL}, extracted into {data_root})')
+        names = load_array_pickle(osp.join(folder, 'batches.meta'))['label_names']
+        kwargs.setdefault('metainfo', dict(classes=tuple(names)))
+        super().__init__(ann_file='', data_root=data_root, **kwargs)
+
+    def load_data_list(self):
+        folder = osp.join(self.data_root, self.base_folder)
+        entries = [load_array_pickle(osp.join(folder, name)) for name in self.files[self.split]]
+        images = cifar_images(np.concatenate([e['data'] for e in entries]))
+        labels = [y for e in entries for y in e['labels']]
+        if len(images) != len(labels):
+            raise ValueError(f'{self.split}: {len(images)} images but {len(labels)} labels')
+        return [dict(img=img, gt_label=int(y)) for img, y in zip(images, labels)]
 
 
 @DATASETS.register_module()
-class CIFAR100Python(_CIFARPython):
-    """CIFAR-100, python version, with its 100 fine labels (``CIFAR100TwoLevel`` reads the
-    20 coarse ones too).
+class CIFAR100Python(CIFAR100TwoLevel):
+    """CIFAR-100, python version, with its 100 fine labels as ``gt_label``:
+    ``CIFAR100TwoLevel`` at ``label_level='fine'``.
 
     Args:
         data_root (str): the folder holding ``cifar-100-python/``.
         split (str): ``'train'`` (50,000 images) or ``'test'`` (10,000).
         **kwargs: mmpretrain's ``BaseDataset`` arguments.
     """
-    base_folder = 'cifar-100-python'
-    archive = 'cifar-100-python.tar.gz'
-    files = {'train': ['train'], 'test': ['test']}
-    label_key = 'fine_labels'
-    meta_file, names_key = 'meta', 'fine_label_names'
+
+    def __init__(self, data_root, split='train', **kwargs):
+        super().__init__(data_root, split, label_level='fine', **kwargs)
 
 
 @DATASETS.register_module()

@@ -49,6 +49,14 @@ def load_array_pickle(path):
         return _ArrayUnpickler(io.BytesIO(f.read()), encoding='latin1').load()
 
 
+def cifar_images(data):
+    """CIFAR's image rows (N, 3072: the R, G, B planes of 32x32 images) as (N, 32, 32, 3)
+    arrays in BGR order, as mmcv loads image files: the project's transforms and data
+    preprocessors (to_rgb=True) expect it."""
+    images = np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32)
+    return np.ascontiguousarray(images.transpose(0, 2, 3, 1)[..., ::-1])
+
+
 def _check_level(level):
     if level not in LEVELS:
         raise ConfigError(f"label_level must be one of {LEVELS}, got {level!r}")
@@ -82,15 +90,12 @@ class CIFAR100TwoLevel(BaseDataset):
         self.coarse_classes = tuple(meta['coarse_label_names'])
         self.fine_classes = tuple(meta['fine_label_names'])
         classes = self.coarse_classes if label_level == 'coarse' else self.fine_classes
-        super().__init__(ann_file='', data_root=data_root, metainfo=dict(classes=classes),
-                         **kwargs)
+        kwargs.setdefault('metainfo', dict(classes=classes))
+        super().__init__(ann_file='', data_root=data_root, **kwargs)
 
     def load_data_list(self):
         entry = load_array_pickle(osp.join(self.data_root, self.base_folder, self.split))
-        images = np.asarray(entry['data'], dtype=np.uint8).reshape(-1, 3, 32, 32)
-        # HWC in BGR order, as mmcv loads image files: the project's transforms and
-        # data preprocessors (to_rgb=True) expect it.
-        images = np.ascontiguousarray(images.transpose(0, 2, 3, 1)[..., ::-1])
+        images = cifar_images(entry['data'])
         coarse, fine = entry['coarse_labels'], entry['fine_labels']
         if not len(images) == len(coarse) == len(fine):
             raise ValueError(f'{self.split}: {len(images)} images but {len(coarse)} coarse and '

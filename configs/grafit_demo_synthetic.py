@@ -1,8 +1,9 @@
 # Grafit on the synthetic two-level set (mmvision_ext.datasets.make_cifar100_two_level,
 # CIFAR-100's format: 5 coarse shapes, 20 fine shape x pattern classes): a small ResNet-18
 # trained on the shapes only, evaluated by kNN and retrieval on the 20 fine classes.
-# Two minutes on one CPU core (tests/test_grafit.py); grafit_baseline_ce_demo_synthetic.py
-# is the coarse cross-entropy baseline of the same budget.
+# 30 epochs, 3.5 minutes on one CPU core (tests/test_grafit.py);
+# grafit_baseline_ce_demo_synthetic.py is the coarse cross-entropy baseline of the same
+# budget. docs/grafit.md has both sets of figures.
 _base_ = ['./grafit_resnet50_cifar100.py']
 data_root = 'data/synthetic_two_level'
 num_views = 2
@@ -14,6 +15,9 @@ model = dict(
     projector=dict(mlp, in_channels=256),
     predictor=dict(mlp, in_channels=64),
     num_train=2000, num_coarse=5, num_fine=20, knn_k=10, precision_at=(1, 10),
+    # σ = 0.05 (the thesis') trails cross-entropy here by 8 points of mAP at 10 epochs;
+    # 0.1 leads it at 30 (docs/grafit.md).
+    sigma=0.1,
     # A short run: the target network follows the online one faster than BYOL's 0.004.
     target_momentum=0.05,
 )
@@ -35,7 +39,7 @@ train_dataloader = dict(
 val_dataloader = dict(batch_size=250, num_workers=0, persistent_workers=False,
                       dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
-max_epochs = 10
+max_epochs = 30
 warmup_epochs = 2
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', lr=3e-3, weight_decay=0.05))
 param_scheduler = [

@@ -240,24 +240,32 @@ def _train_and_test(config, root, work):
     return json.loads(log.read_text().strip().splitlines()[-1]), last, data
 
 
-def test_grafit_learns_fine_classes_from_coarse_labels(two_level_root, tmp_path):
+def test_grafit_ranks_fine_classes_better_than_coarse_cross_entropy(two_level_root,
+                                                                   tmp_path):
     """The synthetic set: 5 shapes (coarse), each in 4 patterns (20 fine classes). Trained
-    10 epochs on the shapes only (the demo config), Grafit's kNN classifier and retrieval
-    find the fine classes of held-out images far above chance: 5 % kNN top-1 and about
-    5 % mAP (100 relevant images among 2000), 20 % coarse kNN top-1. Measured: fine kNN
-    26.8 %, mAP 15.3 %, coarse kNN 58 %; an untrained network: 5.4 %, 5.4 %, 17 %."""
-    metrics, ckpt, data = _train_and_test('configs/grafit_demo_synthetic.py', two_level_root,
-                                          tmp_path / 'grafit')
+    30 epochs on the shapes only, Grafit (the demo config) and coarse cross-entropy (its
+    baseline: the same trunk, data and schedule) are evaluated on the 20 fine classes of
+    held-out images. Chance: 5 % fine kNN top-1, about 5 % mAP (100 relevant images among
+    2000), 20 % coarse kNN. Measured in three runs (seed 0 twice, seed 1): Grafit's mAP
+    2.2, 3.0, 4.8 points above cross-entropy's (37.6 vs 35.4, 38.4 vs 35.4, 36.9 vs
+    32.1); fine kNN top-1 level (54.0 vs 55.4, 55.8 vs 55.6, 54.6 vs 51.6). Without the
+    instance loss Grafit scores 41.0 % and 29.2 (seed 0) and fails both comparisons."""
+    grafit, ckpt, data = _train_and_test('configs/grafit_demo_synthetic.py', two_level_root,
+                                         tmp_path / 'grafit')
+    ce, _, _ = _train_and_test('configs/grafit_baseline_ce_demo_synthetic.py', two_level_root,
+                               tmp_path / 'ce')
     key = 'coarse_to_fine/{}'.format
-    print(metrics)
-    assert metrics[key('knn_top1')] > 15 and metrics[key('mAP')] > 10
-    assert metrics[key('knn_coarse_top1')] > 40
+    print('grafit', grafit, '\ncross-entropy', ce)
+    assert grafit[key('knn_top1')] > 40 and grafit[key('knn_coarse_top1')] > 80
+    assert grafit[key('mAP')] > ce[key('mAP')] + 1
+    assert grafit[key('knn_top1')] > ce[key('knn_top1')] - 3
     # Conditioning on the coarse prediction helps; knowing the coarse class helps more.
-    assert metrics[key('mAP')] < metrics[key('mAP_cond')] < metrics[key('mAP_oracle')]
-    # Table 2.1's experiment on the trained trunk: 10 random halves of the 5 shapes
-    # (chance 10 %) are linearly separable well above chance (measured 42 / 43 %).
+    assert grafit[key('mAP')] < grafit[key('mAP_cond')] < grafit[key('mAP_oracle')]
+    # Table 2.1's experiment on the trained trunk: random halves of each shape (chance
+    # 10 %) are linearly separable well above chance.
     out = tmp_path / 'separability.json'
     run_tool('tools/analysis/separability.py', 'configs/grafit_demo_synthetic.py', ckpt,
              '--splits', '2', '--out', out, '--cfg-options', *data)
     result = json.loads(out.read_text())
+    print(result)
     assert result['no_cond']['mean'] > 25 and result['coarse_cond']['mean'] > 25

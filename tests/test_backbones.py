@@ -1,5 +1,6 @@
 """Backbones and heads: fidelity to timm and to the thesis' tables, dense mode,
 fine-tuning options and clear errors."""
+import json
 import math
 import re
 
@@ -9,7 +10,7 @@ import torch
 import torch.nn as nn
 
 import mmvision_ext  # noqa: F401
-from conftest import ROOT
+from conftest import ROOT, call_tool, load_tool
 from mmvision_ext.analysis import count_flops, count_params, tensor_forward
 from mmvision_ext.apis import get_pooling_attention, init_model
 from mmvision_ext.converters import build_classifier, convert_checkpoint
@@ -165,33 +166,27 @@ def test_unknown_variant_lists_the_choices():
         PatchConvNet(arch='xl')
 
 
-def test_patchconvnet_channels_last_trunk_matches_the_token_formulation():
-    """Our (B, H, W, C) trunk against the reference's formulation (tokens, reshaped to
-    NCHW around plain NCHW convolutions, LayerNorm on tokens), non-square input."""
+def test_patchconvnet_channels_last_trunk_matches_the_official_formulation():
+    """Our (B, H, W, C) trunk against the official formulation (tokens, reshaped to NCHW
+    around plain NCHW convolutions, LayerNorm on tokens) that
+    tools/analysis/compare_patchconvnet.py times it against, on a non-square input."""
+    tool = load_tool('tools/analysis/compare_patchconvnet.py')
     torch.manual_seed(0)
-    model = PatchConvNet(arch='s60', out_indices=(3,), out_type='tokens').eval()
+    model = PatchConvNet(arch=dict(patch_size=16, embed_dims=384, depth=4,
+                                   layer_scale_init=0.5), out_type='tokens').eval()
+    x = torch.randn(2, 3, 96, 160)
     with torch.no_grad():
-        for blk in model.blocks[:4]:
-            blk.gamma_1.fill_(0.5)
-        x = torch.randn(2, 3, 96, 160)
         ours = model(x)[0]
-        t = model.patch_embed(x)
-        B, C, H, W = t.shape
-        t = t.flatten(2).transpose(1, 2)
-        for blk in model.blocks[:4]:
-            y = blk.norm1(t).transpose(1, 2).reshape(B, C, H, W)
-            pw1, _, dw, _, se, pw2 = blk.attn.qkv_pos
-            conv = nn.functional.conv2d
-            y = nn.functional.gelu(conv(y, pw1.weight, pw1.bias))
-            y = nn.functional.gelu(conv(y, dw.weight, dw.bias, padding=1, groups=C))
-            s = y.mean((2, 3), keepdim=True)
-            s = conv(torch.relu(conv(s, se.conv_reduce.weight, se.conv_reduce.bias)),
-                     se.conv_expand.weight, se.conv_expand.bias)
-            y = conv(y * torch.sigmoid(s), pw2.weight, pw2.bias).reshape(B, C, H * W)
-            y = y.transpose(1, 2)
-            t = t + blk.gamma_1 * y
+        official = tool['OfficialFormulation'](model)(x)
+        # On the CPU the 1x1 convolutions run as convolutions; elsewhere as this matmul.
+        pw, y = model.blocks[0].attn.qkv_pos[0], torch.randn(2, 6, 10, 384)
+        assert torch.allclose(pw(y), nn.functional.linear(y, pw.weight.flatten(1), pw.bias),
+                              atol=1e-5)
     assert ours.shape == (2, 6 * 10, 384)
-    assert torch.allclose(ours, t, atol=1e-5)
+    assert torch.allclose(ours, official, atol=1e-5)
+    out = call_tool('tools/analysis/compare_patchconvnet.py', '--arch', 's20',
+                    '--batch-size', '2', '--img-size', '64', '--rounds', '1').stdout
+    assert json.loads(out.splitlines()[-1])['max_abs_diff'] < 1e-4
 
 
 def test_every_submodule_of_a_block_is_run():

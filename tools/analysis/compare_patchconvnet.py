@@ -3,10 +3,10 @@
     python tools/analysis/compare_patchconvnet.py                  # S60, CPU, inference
     python tools/analysis/compare_patchconvnet.py --arch s20 --batch-size 16 --train
 
-The reference is facebookresearch/deit's ``patchconvnet_models.py`` written out from
-the thesis (chapter 5): tokens (B, N, C) between blocks, a LayerNorm on them, and in each
-block a reshape to an NCHW map for its convolutions (1x1, GELU, depthwise 3x3, GELU,
-squeeze-excite, 1x1) and back. It runs on the parameters of our model, so both compute
+The reference computes the trunk as facebookresearch/deit's ``patchconvnet_models.py``
+does, written out here from the thesis (chapter 5): tokens (B, N, C) between blocks, a
+LayerNorm on them, and in each block a reshape to an NCHW map for its convolutions (1x1,
+GELU, depthwise 3x3, GELU, squeeze-excite, 1x1) and back. It runs on the parameters of our model, so both compute
 the same function: outputs are checked to agree (at most 1e-4) before anything is
 timed. Runs alternate (ours, reference, ...); the median images/second of each and the
 ratio ours / reference are printed, then one JSON line. The stem is run by both; the

@@ -1,6 +1,4 @@
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 # make test runs two tests at a time on the 2-core CI machine: one math thread each, in
@@ -12,50 +10,20 @@ import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 from mmvision_ext.datasets.synthetic import SYNTHETIC_CLASSES  # noqa: E402
+from tool_process import run_script  # noqa: E402
 
 torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_tool(*args, check=True, env=None, timeout=900):
-    """Run a repository script with the venv's Python; return the CompletedProcess."""
-    proc = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, timeout=timeout)
+def run_tool(script, *args, check=True, env=None, timeout=900):
+    """Run a repository script in a process of its own, as ``python script args`` from
+    the repository root would (forked from a server that has imported the stack once:
+    tests/tool_process.py); return the CompletedProcess."""
+    proc = run_script(script, args, env={**os.environ, **(env or {})}, timeout=timeout)
     if check and proc.returncode != 0:
-        raise AssertionError(f'{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n'
-                             f'{proc.stderr[-3000:]}')
-    return proc
-
-
-def call_tool(relpath, *args, check=True, env=None):
-    """Run a tool's ``main(argv)`` in this process, as ``run_tool`` runs its script: the
-    same code without a new interpreter's 7 s of imports. Returns a CompletedProcess
-    with the exit status and what the tool wrote to stdout and stderr. For tools that
-    stop before building a runner, or that build none: mmengine keeps per-process
-    instances (logger, visualizer, message hub) that a second runner in one process
-    would share, and long runs were several times slower inside the test process than
-    in one of their own. Those use ``run_tool``."""
-    import contextlib
-    import io
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    saved_env = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                load_tool(relpath)['main']([str(a) for a in args])
-            except SystemExit as e:
-                code = e.code if isinstance(e.code, int) else int(e.code is not None)
-                if isinstance(e.code, str):
-                    print(e.code, file=sys.stderr)
-    finally:
-        for k, v in saved_env.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-    proc = subprocess.CompletedProcess([relpath, *args], code, out.getvalue(), err.getvalue())
-    if check and code != 0:
-        raise AssertionError(f'{relpath} {args} failed ({code}):\n{proc.stdout[-3000:]}\n'
-                             f'{proc.stderr[-3000:]}')
+        raise AssertionError(f'{script} {args} failed ({proc.returncode}):\n'
+                             f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
     return proc
 
 

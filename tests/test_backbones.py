@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 import mmvision_ext  # noqa: F401
-from conftest import ROOT, call_tool, load_tool
+from conftest import ROOT, load_tool, run_tool
 from mmvision_ext.analysis import count_flops, count_params, tensor_forward
 from mmvision_ext.apis import get_pooling_attention, init_model
 from mmvision_ext.converters import build_classifier, convert_checkpoint
@@ -184,7 +184,7 @@ def test_patchconvnet_channels_last_trunk_matches_the_official_formulation():
                               atol=1e-5)
     assert ours.shape == (2, 6 * 10, 384)
     assert torch.allclose(ours, official, atol=1e-5)
-    out = call_tool('tools/analysis/compare_patchconvnet.py', '--arch', 's20',
+    out = run_tool('tools/analysis/compare_patchconvnet.py', '--arch', 's20',
                     '--batch-size', '2', '--img-size', '64', '--rounds', '1').stdout
     assert json.loads(out.splitlines()[-1])['max_abs_diff'] < 1e-4
 

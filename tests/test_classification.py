@@ -12,7 +12,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import IMG, NUM_CLASSES, ROOT, TINY, call_tool, run_tool, tiny_config
+from conftest import IMG, NUM_CLASSES, ROOT, TINY, run_tool, tiny_config
 from thesis_figures import (DEIT3_IN21K, DEIT3_IN21K_DROP_PATH, DEIT3_LONG, DEIT_FT384_EPOCHS,
                             DEIT_RANDAUGMENT, HARD_DISTILLATION_ALPHA, PATCHCONVNET_IN21K,
                             PATCHCONVNET_DROP_PATH, PATCHCONVNET_FINETUNE_DROP_PATH_REDUCTION,
@@ -710,7 +710,7 @@ def _batch_of(images, labels):
 
 
 def test_missing_teacher_is_named_before_training(tmp_path):
-    proc = call_tool('tools/train.py', 'configs/cls_deit_s_distilled_in1k.py', '--work-dir',
+    proc = run_tool('tools/train.py', 'configs/cls_deit_s_distilled_in1k.py', '--work-dir',
                      tmp_path / 'w', check=False, env=dict(MMVX_CHECKPOINTS=str(tmp_path)))
     assert proc.returncode != 0
     assert 'distillation teacher checkpoint not found' in proc.stderr
@@ -859,7 +859,7 @@ def check_inference_tool(cfg, tmp_path, imagenet_root, top1):
         shutil.copy(p, flat / p.name)
         truth[p.name] = p.parent.name
     ckpt = tmp_path / 'work' / (tmp_path / 'work' / 'last_checkpoint').read_text().split('/')[-1]
-    call_tool('tools/inference.py', cfg, ckpt, flat, '--out', tmp_path / 'pred')
+    run_tool('tools/inference.py', cfg, ckpt, flat, '--out', tmp_path / 'pred')
     results = json.loads((tmp_path / 'pred' / 'predictions.json').read_text())
     assert len(results) == len(truth) == 200
     for r in results:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import mmvision_ext  # noqa: F401
-from conftest import call_tool
+from conftest import run_tool
 from mmvision_ext.converters import ConversionError, build_classifier, convert_checkpoint, \
     load_checkpoint_file
 
@@ -80,13 +80,13 @@ def test_cli_converts_a_file_and_protects_existing_output(tmp_path):
     model = build_classifier(_info('cait', 'xxs24'))
     src, dst = tmp_path / 'cait_official.pth', tmp_path / 'out' / 'cait_mmvx.pth'
     torch.save(to_official(model, 'cait'), src)
-    proc = call_tool('tools/model_converters/official2mmvx.py', src, dst)
+    proc = run_tool('tools/model_converters/official2mmvx.py', src, dst)
     assert 'converted cait xxs24' in proc.stdout
     ckpt = torch.load(dst, weights_only=True)
     assert ckpt['meta']['mmvx']['arch'] == 'xxs24'
     assert all(k.startswith(('backbone.', 'head.')) for k in ckpt['state_dict'])
     before = dst.read_bytes()
-    proc = call_tool('tools/model_converters/official2mmvx.py', src, dst, check=False)
+    proc = run_tool('tools/model_converters/official2mmvx.py', src, dst, check=False)
     assert proc.returncode != 0 and '--overwrite' in proc.stderr
     assert dst.read_bytes() == before
 
@@ -128,6 +128,6 @@ def test_pickled_code_is_refused_by_default(tmp_path):
     torch.save({'model': {'x': torch.zeros(1)}, 'args': NotATensor()}, path)
     with pytest.raises(ConversionError, match='weights_only=True'):
         load_checkpoint_file(path)
-    proc = call_tool('tools/model_converters/official2mmvx.py', path, tmp_path / 'o.pth',
+    proc = run_tool('tools/model_converters/official2mmvx.py', path, tmp_path / 'o.pth',
                     check=False)
     assert proc.returncode != 0 and re.search(r'weights_only=True', proc.stderr)

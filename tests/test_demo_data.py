@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, call_tool, run_tool
+from conftest import ROOT, run_tool
 from mmvision_ext.datasets.synthetic import ADE20K_NAMES, NUM_CLASSES, SYNTHETIC_CLASSES, \
     make_dataset
 
@@ -105,15 +105,15 @@ def test_same_seed_same_bytes_other_seed_other_scenes(tmp_path):
 
 
 def test_cli_rejects_unknown_task_and_protects_existing_data(tmp_path):
-    proc = call_tool('tools/make_demo_data.py', tmp_path / 'x', '--task', 'cityscapes', check=False)
+    proc = run_tool('tools/make_demo_data.py', tmp_path / 'x', '--task', 'cityscapes', check=False)
     assert proc.returncode != 0 and "invalid choice: 'cityscapes'" in proc.stderr
     out = tmp_path / 'mine'
     out.mkdir()
     (out / 'precious.txt').write_text('keep me')
-    proc = call_tool('tools/make_demo_data.py', out, '--task', 'coco', check=False)
+    proc = run_tool('tools/make_demo_data.py', out, '--task', 'coco', check=False)
     assert proc.returncode != 0 and 'not empty' in proc.stderr
     assert (out / 'precious.txt').read_text() == 'keep me'
-    call_tool('tools/make_demo_data.py', tmp_path / 'new', '--task', 'coco',
+    run_tool('tools/make_demo_data.py', tmp_path / 'new', '--task', 'coco',
              '--num-train', '2', '--num-val', '1')
     assert (tmp_path / 'new/annotations/instances_val2017.json').is_file()
 

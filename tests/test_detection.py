@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import mmvision_ext  # noqa: F401
-from conftest import ROOT, call_tool, run_tool
+from conftest import ROOT, run_tool
 from mmvision_ext.analysis import count_params
 from mmvision_ext.apis import init_model
 
@@ -44,7 +44,7 @@ def test_mask_rcnn_params_within_2_percent_of_the_thesis(name, params_m):
 
 
 def test_get_flops_json_for_a_detector():
-    proc = call_tool('tools/analysis/get_flops.py', 'configs/mask_rcnn_patchconvnet_s60_3x_coco.py',
+    proc = run_tool('tools/analysis/get_flops.py', 'configs/mask_rcnn_patchconvnet_s60_3x_coco.py',
                     '--shape', '800', '1333', '--json')
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert abs(result['params_m'] - 44.9) / 44.9 <= 0.02 and result['gflops'] > 200
@@ -239,7 +239,7 @@ def test_dist_train_detection_two_processes_on_cpu(dist_trained):
 
 # --- clear errors ------------------------------------------------------------------------------
 def test_missing_coco_annotation_file_is_named(coco_root, tmp_path):
-    proc = call_tool('tools/train.py', DEMO, '--work-dir', tmp_path / 'w', '--cfg-options',
+    proc = run_tool('tools/train.py', DEMO, '--work-dir', tmp_path / 'w', '--cfg-options',
                      *data_opts(tmp_path / 'nowhere'), check=False)
     assert proc.returncode != 0 and 'Traceback' not in proc.stderr
     assert 'CocoDataset annotation file not found' in proc.stderr
@@ -278,7 +278,7 @@ def test_inference_tool_reports_boxes_masks_and_names(demo_trained, coco_root, t
     chosen = ann['images'][:3]
     for im in chosen:
         shutil.copy(coco_root / 'val2017' / im['file_name'], images / im['file_name'])
-    call_tool('tools/inference.py', DEMO, ckpt, images, '--out', tmp_path / 'out')
+    run_tool('tools/inference.py', DEMO, ckpt, images, '--out', tmp_path / 'out')
     results = json.loads((tmp_path / 'out' / 'predictions.json').read_text())
     assert len(results) == 3
     found = objects = 0

@@ -12,7 +12,7 @@ from PIL import Image
 
 import mmvision_ext  # noqa: F401  (registers the metric and the dataset)
 
-from conftest import call_tool
+from conftest import run_tool
 
 
 def _sample(index, top1, num_classes=5):
@@ -86,11 +86,11 @@ def test_imagenet21k_file_list_dataset(tmp_path):
     _imagenet21k_folder(root / 'train', {'n00000002': 2, 'n00000001': 3, 'n09999999': 1})
     with pytest.raises(UserError, match='imagenet21k_file_list.py'):
         ImageNet21kFileList(data_root=str(root))
-    proc = call_tool('tools/dataset_converters/imagenet21k_file_list.py', root / 'train', root)
+    proc = run_tool('tools/dataset_converters/imagenet21k_file_list.py', root / 'train', root)
     assert '6 images of 3 synsets' in proc.stdout
     assert (root / 'meta/classes.txt').read_text().split() == \
         ['n00000001', 'n00000002', 'n09999999']
-    proc = call_tool('tools/dataset_converters/imagenet21k_file_list.py', root / 'train', root,
+    proc = run_tool('tools/dataset_converters/imagenet21k_file_list.py', root / 'train', root,
                      check=False)
     assert proc.returncode != 0 and 'exists; pass --overwrite' in proc.stderr
 

@@ -64,7 +64,7 @@ def test_mmseg_builds_our_backbone_from_its_own_scope():
 def test_configs_are_found_by_name():
     """``init_model``, ``tools/train.py`` and ``tools/test.py`` take a config name as well
     as a path; an unknown name is one error line listing the close names."""
-    from conftest import ROOT, call_tool
+    from conftest import ROOT, run_tool
     from mmvision_ext.apis import init_model
     from mmvision_ext.configs import config_names, find_config
     assert find_config('upernet_patchconvnet_b60') == ROOT / 'configs/upernet_patchconvnet_b60.py'
@@ -72,10 +72,10 @@ def test_configs_are_found_by_name():
     assert 'cls_deit3_s_in1k' in config_names() and 'upernet_isotropic' not in config_names()
     model = init_model('upernet_patchconvnet_b60', device='meta')
     assert model.backbone.embed_dims == 768 and model.backbone.num_layers == 60
-    proc = call_tool('tools/train.py', 'upernet_patchconvnet_b06', check=False)
+    proc = run_tool('tools/train.py', 'upernet_patchconvnet_b06', check=False)
     assert proc.returncode != 0 and 'Traceback' not in proc.stderr
     error = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
     assert len(error) == 1 and 'upernet_patchconvnet_b60' in error[0], proc.stderr[-2000:]
-    proc = call_tool('tools/test.py', 'configs/no_such_config.py', 'x.pth', check=False)
+    proc = run_tool('tools/test.py', 'configs/no_such_config.py', 'x.pth', check=False)
     assert proc.returncode != 0 and "no config file or config name 'configs/no_such_config.py'" \
         in proc.stderr

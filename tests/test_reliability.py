@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from conftest import ROOT, run_tool, tiny_config
+from tool_process import ToolProcess, run_script
 
 PLUGINS = ROOT / 'tests' / 'plugins'
 SEG_DEMO = ROOT / 'configs' / 'upernet_patchconvnet_demo_synthetic.py'
@@ -85,9 +86,15 @@ def cls_config(out, imagenet_root, epochs, interval):
            'val_dataloader': None, 'val_cfg': None, 'val_evaluator': None})
 
 
-def train_cmd(config, work):
-    return [sys.executable, str(ROOT / 'tools' / 'train.py'), str(config), '--work-dir', str(work),
-            '--verbose']
+def train_args(config, work, *extra):
+    return [config, '--work-dir', work, '--verbose', *extra]
+
+
+def train(config, work, *extra, env=None, **kwargs):
+    """tools/train.py --verbose with the test plugins importable, to its end; the
+    CompletedProcess."""
+    return run_script('tools/train.py', train_args(config, work, *extra),
+                      env=env_with_plugins(**(env or {})), **kwargs)
 
 
 def env_with_plugins(**extra):
@@ -106,11 +113,11 @@ def train_with_kills(config, work, rng, kills=2):
     and resumed with --resume after each kill. Returns the number of kills."""
     done = 0
     for attempt in range(kills + 2):
-        cmd = train_cmd(config, work) + (['--resume'] if attempt else [])
         kill_on_save = attempt == kills  # the last kill: inside a checkpoint write
         env = env_with_plugins(KILL_ON_SAVE='1' if kill_on_save else '0')
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, start_new_session=True)
+        proc = ToolProcess('tools/train.py',
+                           train_args(config, work, *(['--resume'] if attempt else [])),
+                           env=env, new_session=True)
         if attempt < kills:
             seen = last_checkpoint(work)
             while proc.poll() is None and last_checkpoint(work) == seen:
@@ -119,14 +126,14 @@ def train_with_kills(config, work, rng, kills=2):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 done += 1
-        _, err = proc.communicate(timeout=300)
+        proc.wait(timeout=300)
         if kill_on_save:
-            assert proc.returncode == -signal.SIGKILL, err.decode()[-2000:]
+            assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
             done += 1
         elif proc.returncode == 0:
             return done
         elif proc.returncode != -signal.SIGKILL:
-            raise AssertionError(err.decode()[-3000:])
+            raise AssertionError(proc.stderr[-3000:])
     raise AssertionError('the run did not finish')
 
 
@@ -167,8 +174,8 @@ def test_killed_and_resumed_run_ends_bitwise_equal(task, tmp_path, request):
         imagenet_root = request.getfixturevalue('imagenet_root')
         config, final = cls_config(tmp_path, imagenet_root, epochs=4, interval=3), 'iter_20.pth'
     straight = tmp_path / 'straight'
-    subprocess.run(train_cmd(config, straight), cwd=ROOT, env=env_with_plugins(), check=True,
-                   capture_output=True)
+    proc = train(config, straight)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     chaos = tmp_path / 'chaos'
     kills = train_with_kills(config, chaos, random.Random(task))
     assert kills == 3
@@ -231,8 +238,8 @@ def short_run(tmp_path_factory, ade_root):
     """(config, work dir) of an 8-iteration segmentation run with checkpoints at 4 and 8."""
     out = tmp_path_factory.mktemp('short_run')
     config = seg_config(out, ade_root, iters=8, interval=4, keep=3)
-    subprocess.run(train_cmd(config, out / 'work'), cwd=ROOT, env=env_with_plugins(),
-                   check=True, capture_output=True)
+    proc = train(config, out / 'work')
+    assert proc.returncode == 0, proc.stderr[-3000:]
     return config, out / 'work'
 
 
@@ -252,8 +259,7 @@ def test_truncated_newest_checkpoint_is_skipped_on_resume(short_run, tmp_path):
     newest = work / 'iter_8.pth'
     newest.write_bytes(newest.read_bytes()[:newest.stat().st_size // 2])  # killed mid-write
     cfg_opts = ['--cfg-options', 'train_cfg.max_iters=9', 'param_scheduler.1.end=9']
-    proc = subprocess.run(train_cmd(config, work) + ['--resume'] + cfg_opts, cwd=ROOT,
-                          env=env_with_plugins(), capture_output=True, text=True)
+    proc = train(config, work, '--resume', *cfg_opts)
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = proc.stdout + proc.stderr
     assert f'skipping checkpoint {newest}: ' in log
@@ -264,8 +270,7 @@ def test_explicit_resume_from_a_truncated_checkpoint_is_refused(short_run, tmp_p
     config, work = short_run
     broken = tmp_path / 'iter_8.pth'
     broken.write_bytes((work / 'iter_8.pth').read_bytes()[:10000])
-    proc = subprocess.run(train_cmd(config, tmp_path / 'w') + ['--resume', str(broken)],
-                          cwd=ROOT, env=env_with_plugins(), capture_output=True, text=True)
+    proc = train(config, tmp_path / 'w', '--resume', broken)
     assert_one_line_error(proc, str(broken))
     assert not (tmp_path / 'w').exists()
 
@@ -273,17 +278,12 @@ def test_explicit_resume_from_a_truncated_checkpoint_is_refused(short_run, tmp_p
 def test_failed_checkpoint_write_stops_with_a_message_and_keeps_the_others(short_run, tmp_path):
     """A file-size limit below one checkpoint's size: the next write fails (as on a full
     disk); the run stops with one line and the earlier checkpoints are untouched."""
-    import resource
     config, work = short_run
     work = copy_work(work, tmp_path / 'work')
     before = digests(work)
     limit = (work / 'iter_4.pth').stat().st_size // 2
-
-    def small_files():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    proc = subprocess.run(train_cmd(config, work) + [
-        '--resume', '--cfg-options', 'train_cfg.max_iters=12', 'param_scheduler.1.end=12'],
-        cwd=ROOT, env=env_with_plugins(), capture_output=True, text=True, preexec_fn=small_files)
+    proc = train(config, work, '--resume', '--cfg-options', 'train_cfg.max_iters=12',
+                 'param_scheduler.1.end=12', file_size_limit=limit)
     assert_one_line_error(proc, 'could not write')
     assert 'iter_12.pth' in proc.stderr and 'intact' in proc.stderr
     assert digests(work) == before
@@ -302,11 +302,9 @@ def test_non_finite_loss_stops_or_skips(short_run, tmp_path, action):
     before = digests(work)
     # A new run in a work dir that holds checkpoints (a resumed one would take its
     # learning rate back from the optimizer state).
-    proc = subprocess.run(train_cmd(config, work) + [
-        '--cfg-options', 'train_cfg.max_iters=16', 'param_scheduler.1.end=16',
-        'optim_wrapper.optimizer.lr=1e30', 'optim_wrapper.clip_grad=None',
-        f'non_finite_loss={action}'], cwd=ROOT, env=env_with_plugins(), capture_output=True,
-        text=True)
+    proc = train(config, work, '--cfg-options', 'train_cfg.max_iters=16',
+                 'param_scheduler.1.end=16', 'optim_wrapper.optimizer.lr=1e30',
+                 'optim_wrapper.clip_grad=None', f'non_finite_loss={action}')
     if action == 'stop':
         assert_one_line_error(proc, 'loss is not finite at iteration')
         assert 'decode.loss_ce = nan' in proc.stderr or 'decode.loss_ce = inf' in proc.stderr
@@ -336,8 +334,7 @@ def test_unreadable_training_image_is_named(tmp_path, ade_root):
     for image in images[:len(images) // 2]:  # the first batch surely holds one
         image.write_bytes(image.read_bytes()[:200])
     config = seg_config(tmp_path, data, iters=4, interval=4)
-    proc = subprocess.run(train_cmd(config, tmp_path / 'work'), cwd=ROOT,
-                          env=env_with_plugins(), capture_output=True, text=True)
+    proc = train(config, tmp_path / 'work')
     assert_one_line_error(proc, 'cannot read ')
     assert str(data / 'images' / 'training') in proc.stderr
 
@@ -354,8 +351,7 @@ def test_config_mistakes_are_named_and_leave_the_work_dir_as_it_was(short_run, t
     config, work = short_run
     work = copy_work(work, tmp_path / 'work')
     entries, before = sorted(os.listdir(work)), digests(work)
-    proc = subprocess.run(train_cmd(config, work) + ['--cfg-options', option], cwd=ROOT,
-                          env=env_with_plugins(), capture_output=True, text=True)
+    proc = train(config, work, '--cfg-options', option)
     assert_one_line_error(proc, culprit)
     assert sorted(os.listdir(work)) == entries and digests(work) == before
 
@@ -366,11 +362,10 @@ def test_a_file_that_is_not_a_checkpoint_is_refused(short_run, tmp_path, tool):
     fake = tmp_path / 'notes.pth'
     fake.write_text('not a checkpoint')
     if tool == 'test':
-        cmd = [sys.executable, str(ROOT / 'tools' / 'test.py'), str(config), str(fake),
-               '--work-dir', str(tmp_path / 'w')]
+        proc = run_script('tools/test.py', [config, fake, '--work-dir', tmp_path / 'w'],
+                          env=env_with_plugins())
     else:
-        cmd = train_cmd(config, tmp_path / 'w') + ['--resume', str(fake)]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env_with_plugins(), capture_output=True, text=True)
+        proc = train(config, tmp_path / 'w', '--resume', fake)
     assert_one_line_error(proc, f'{fake} is not a usable checkpoint')
     assert not (tmp_path / 'w').exists()
 
@@ -378,19 +373,16 @@ def test_a_file_that_is_not_a_checkpoint_is_refused(short_run, tmp_path, tool):
 def test_resume_with_other_classes_is_refused(short_run, tmp_path):
     config, work = short_run
     resumed = copy_work(work, tmp_path / 'work')
-    proc = subprocess.run(train_cmd(config, resumed) + [
-        '--resume', '--cfg-options', 'model.decode_head.num_classes=7',
-        'model.auxiliary_head.num_classes=7'], cwd=ROOT, env=env_with_plugins(),
-        capture_output=True, text=True)
+    proc = train(config, resumed, '--resume', '--cfg-options', 'model.decode_head.num_classes=7',
+                 'model.auxiliary_head.num_classes=7')
     assert_one_line_error(proc, 'cannot resume from')
     assert 'decode_head.conv_seg.weight' in proc.stderr
 
 
 def test_full_traceback_on_request(short_run, tmp_path):
     config, _ = short_run
-    proc = subprocess.run(train_cmd(config, tmp_path / 'w') + [
-        '--cfg-options', 'model.backbone.arch=xxl99'], cwd=ROOT,
-        env=env_with_plugins(MMVX_TRACEBACK='1'), capture_output=True, text=True)
+    proc = train(config, tmp_path / 'w', '--cfg-options', 'model.backbone.arch=xxl99',
+                 env=dict(MMVX_TRACEBACK='1'))
     assert proc.returncode != 0 and 'Traceback' in proc.stderr
 
 

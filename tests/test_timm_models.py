@@ -13,7 +13,7 @@ from mmvision_ext.converters import build_classifier
 from mmvision_ext.models.timm_models import PATCHCONVNET_ARCHS
 from mmvision_ext.registry import MODELS
 
-from conftest import call_tool
+from conftest import run_tool
 from test_converters import to_official
 
 
@@ -153,7 +153,7 @@ def test_gpu_report_rows_and_reasons(tmp_path):
     throughputs, their ratio and the logit check against timm; a row that cannot run is
     written with its reason; ``--only`` re-measures some rows and keeps the others."""
     out = tmp_path / 'report'
-    call_tool('tools/analysis/gpu_report.py', '--device', 'cpu', '--quick', '--rounds', '1',
+    run_tool('tools/analysis/gpu_report.py', '--device', 'cpu', '--quick', '--rounds', '1',
               '--only', 'resmlp_s24 inference eager', '--out', out)
     rows = json.loads((out / 'gpu_report.json').read_text())['rows']
     assert [r['row'] for r in rows] == ['resmlp_s24 inference eager']
@@ -162,7 +162,7 @@ def test_gpu_report_rows_and_reasons(tmp_path):
     assert row['ratio'] == pytest.approx(row['ours_img_s'] / row['ref_img_s'], rel=0.05)
     assert 'max fp32 logit diff 0.0e+00' in row['note'], row['note']
 
-    call_tool('tools/analysis/gpu_report.py', '--device', 'cpu', '--quick', '--budget-s', '0',
+    run_tool('tools/analysis/gpu_report.py', '--device', 'cpu', '--quick', '--budget-s', '0',
               '--only', 'deit3_b train compiled', '--out', out)
     data = json.loads((out / 'gpu_report.json').read_text())
     rows = {r['row']: r for r in data['rows']}

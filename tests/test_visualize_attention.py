@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, call_tool, run_tool
+from conftest import ROOT, run_tool
 from mmvision_ext.datasets import make_dataset
 from mmvision_ext.datasets.synthetic import SYNTHETIC_CLASSES, render_scene
 
@@ -157,7 +157,7 @@ def test_clear_errors(tmp_path, capsys):
     one_object_image(image, 0, 100)
     checkpoint.write_bytes(b'')  # the checks below stop before it is read
     # DeiT III pools by its class token: no attention map, said before anything is built.
-    proc = call_tool(TOOL, 'configs/cls_deit3_s_in1k.py', checkpoint, image, check=False)
+    proc = run_tool(TOOL, 'configs/cls_deit3_s_in1k.py', checkpoint, image, check=False)
     assert proc.returncode != 0 and 'Traceback' not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and 'cls_deit3_s_in1k.py' in lines[0]

@@ -232,7 +232,10 @@ def test_two_processes_keep_the_memory_and_losses_of_one(tmp_path):
 def _train_and_test(config, root, work):
     data = [f'{loader}.dataset.data_root={root}'
             for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    # Data loads in the main process: make test's other worker has the other core (the
+    # same batches, by per-sample seeding).
     run_tool('tools/train.py', config, '--work-dir', work, '--cfg-options', *data,
+             'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
              timeout=1200)
     last = sorted(work.glob('epoch_*.pth'), key=lambda p: int(p.stem.split('_')[1]))[-1]
     run_tool('tools/test.py', config, last, '--work-dir', work / 'test', '--cfg-options', *data)

@@ -13,6 +13,7 @@ import atexit, json, os, sys
 atexit.register(lambda: print('atexit ran'))
 print(json.dumps(dict(argv=sys.argv, cwd=os.getcwd(), path=sys.path[:3], name=__name__,
                       var=os.environ.get('TOOL_PROCESS_VAR'),
+                      start_method=__import__('multiprocessing').get_start_method(True),
                       threads=__import__('torch').get_num_threads())))
 action = sys.argv[1]
 if action == 'message':
@@ -37,7 +38,7 @@ def test_a_forked_tool_sees_a_new_interpreters_view(tmp_path):
     seen = json.loads(proc.stdout.splitlines()[0])
     assert seen == dict(argv=[str(script), 'ok', '3'], cwd=str(ROOT),
                         path=[str(tmp_path), str(plugins), seen['path'][2]], name='__main__',
-                        var='x', threads=2)
+                        var='x', start_method=None, threads=2)
     assert 'tests' not in seen['path'][2]
     assert proc.stdout.splitlines()[-1] == 'atexit ran'
 

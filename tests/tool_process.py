@@ -59,6 +59,8 @@ def _run_script(script, args, env, stdout_path, stderr_path, new_session, file_s
     site = [p for p in sys.path if p and Path(p).resolve() not in (TESTS, ROOT)]
     sys.path[:] = [str((ROOT / script).parent), *pythonpath, *site]
     sys.argv = [str(script), *args]
+    # A new interpreter has chosen no start method yet (mmengine warns when it differs).
+    multiprocessing.set_start_method(None, force=True)
     import torch
     torch.set_num_threads(int(env.get('OMP_NUM_THREADS') or os.cpu_count()))
     import runpy

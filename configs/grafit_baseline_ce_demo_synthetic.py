@@ -3,5 +3,5 @@
 # ℓ2-normalised trunk features.
 _base_ = ['./grafit_demo_synthetic.py']
 model = dict(projector=None, predictor=None,
-             coarse_head=dict(type='LinearClsHead', num_classes=5, in_channels=256),
+             coarse_head=dict(type='LinearClsHead', num_classes=5, in_channels=128),
              loss_weights=dict(_delete_=True, ce=1.0))

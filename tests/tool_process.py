@@ -2,7 +2,7 @@
 the stack's import time on every run.
 
 A new interpreter spends about 5 s of CPU importing torch, mmengine, mmpretrain, mmdet
-and mmvision_ext before a tool does anything, and make test starts tools some sixty
+and mmvision_ext before a tool does anything, and make test starts tools several dozen
 times. Here a fork server (multiprocessing's 'forkserver' context) imports that stack
 once per test worker; each tool then runs in a process forked from it, with the
 tool's arguments, environment, working directory, ``sys.path`` and ``__main__`` as

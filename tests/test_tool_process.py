@@ -3,10 +3,12 @@
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 from conftest import ROOT
-from tool_process import ToolProcess, run_script
+from tool_process import PRELOAD, ToolProcess, run_script
 
 SCRIPT = """
 import atexit, json, os, sys
@@ -53,3 +55,11 @@ def test_a_forked_tool_sees_a_new_interpreters_view(tmp_path):
         time.sleep(0.01)
     os.killpg(hung.pid, signal.SIGKILL)  # its own process group
     assert hung.wait(timeout=30) == -signal.SIGKILL
+
+
+def test_the_preloaded_imports_print_nothing():
+    """What the server imports once would print its warnings once, not in each tool's
+    output, where the console tests look for them."""
+    proc = subprocess.run([sys.executable, '-c', f'import {", ".join(PRELOAD)}'], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout + proc.stderr == '', proc.stderr[-2000:]

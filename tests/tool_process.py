@@ -8,7 +8,9 @@ once per test worker; each tool then runs in a process forked from it, with the
 tool's arguments, environment, working directory, ``sys.path`` and ``__main__`` as
 ``python tools/<tool>.py`` would give it, and ``atexit`` handlers run at its end. The
 server has only imported modules (no runner, logger or visualizer exists yet), so each
-tool starts from the state a new interpreter reaches after the same imports.
+tool starts from the state a new interpreter reaches after the same imports. (A warning
+those imports printed would show once, in the server, not in each tool's output:
+test_tool_process.py checks that they print none.)
 """
 import atexit
 import multiprocessing

@@ -185,7 +185,7 @@ def test_patchconvnet_channels_last_trunk_matches_the_official_formulation():
     assert ours.shape == (2, 6 * 10, 384)
     assert torch.allclose(ours, official, atol=1e-5)
     out = run_tool('tools/analysis/compare_patchconvnet.py', '--arch', 's20',
-                    '--batch-size', '2', '--img-size', '64', '--rounds', '1').stdout
+                   '--batch-size', '2', '--img-size', '64', '--rounds', '1').stdout
     assert json.loads(out.splitlines()[-1])['max_abs_diff'] < 1e-4
 
 

@@ -711,7 +711,7 @@ def _batch_of(images, labels):
 
 def test_missing_teacher_is_named_before_training(tmp_path):
     proc = run_tool('tools/train.py', 'configs/cls_deit_s_distilled_in1k.py', '--work-dir',
-                     tmp_path / 'w', check=False, env=dict(MMVX_CHECKPOINTS=str(tmp_path)))
+                    tmp_path / 'w', check=False, env=dict(MMVX_CHECKPOINTS=str(tmp_path)))
     assert proc.returncode != 0
     assert 'distillation teacher checkpoint not found' in proc.stderr
     assert 'Traceback' not in proc.stderr

@@ -240,7 +240,7 @@ def test_dist_train_detection_two_processes_on_cpu(dist_trained):
 # --- clear errors ------------------------------------------------------------------------------
 def test_missing_coco_annotation_file_is_named(coco_root, tmp_path):
     proc = run_tool('tools/train.py', DEMO, '--work-dir', tmp_path / 'w', '--cfg-options',
-                     *data_opts(tmp_path / 'nowhere'), check=False)
+                    *data_opts(tmp_path / 'nowhere'), check=False)
     assert proc.returncode != 0 and 'Traceback' not in proc.stderr
     assert 'CocoDataset annotation file not found' in proc.stderr
     assert 'instances_train2017.json' in proc.stderr and 'data/coco' in proc.stderr

@@ -91,7 +91,7 @@ def test_imagenet21k_file_list_dataset(tmp_path):
     assert (root / 'meta/classes.txt').read_text().split() == \
         ['n00000001', 'n00000002', 'n09999999']
     proc = run_tool('tools/dataset_converters/imagenet21k_file_list.py', root / 'train', root,
-                     check=False)
+                    check=False)
     assert proc.returncode != 0 and 'exists; pass --overwrite' in proc.stderr
 
     init_default_scope('mmpretrain')  # the pipeline's transforms

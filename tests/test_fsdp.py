@@ -79,7 +79,7 @@ def test_fsdp_trains_as_ddp_and_its_checkpoint_tests_and_resumes(tmp_path):
 
 def test_fsdp_without_a_launcher_is_one_clear_error(tmp_path):
     proc = run_tool('tools/train.py', DEMO, '--fsdp', '--work-dir', tmp_path / 'w',
-                     '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}',
-                     check=False)
+                    '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}',
+                    check=False)
     assert proc.returncode != 0 and 'Traceback' not in proc.stderr
     assert '--fsdp shards over processes: launch with tools/dist_train.sh' in proc.stderr

@@ -83,7 +83,7 @@ def test_upernet_params_within_2_percent_of_the_thesis(name):
 
 def test_get_flops_json_at_512x2048():
     proc = run_tool('tools/analysis/get_flops.py', 'configs/upernet_deit3_t.py',
-                     '--shape', '512', '2048', '--json')
+                    '--shape', '512', '2048', '--json')
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(result) >= {'params_m', 'gflops'}
     assert abs(result['params_m'] - 10.9) / 10.9 < 0.02
@@ -237,8 +237,8 @@ def test_console_shows_progress_and_metrics_and_the_log_file_keeps_all(ade_root,
 # --- clear errors, no work lost --------------------------------------------------------------
 def test_missing_ade20k_root_says_where_it_looked(tmp_path):
     proc = run_tool('tools/train.py', 'configs/upernet_patchconvnet_s60.py', '--work-dir',
-                     tmp_path / 'w', '--cfg-options', 'model.backbone.init_cfg=None',
-                     *data_opts(tmp_path / 'nowhere'), check=False)
+                    tmp_path / 'w', '--cfg-options', 'model.backbone.init_cfg=None',
+                    *data_opts(tmp_path / 'nowhere'), check=False)
     assert proc.returncode != 0
     assert 'ADE20KDataset' in proc.stderr and str(tmp_path / 'nowhere') in proc.stderr
     assert 'ADEChallengeData2016' in proc.stderr and 'Traceback' not in proc.stderr
@@ -246,8 +246,8 @@ def test_missing_ade20k_root_says_where_it_looked(tmp_path):
 
 def test_missing_pretrained_checkpoint_is_explained(ade_root, tmp_path):
     proc = run_tool('tools/train.py', 'configs/upernet_patchconvnet_s60.py', '--work-dir',
-                     tmp_path / 'w', '--cfg-options', *data_opts(ade_root), check=False,
-                     env={'MMVX_CHECKPOINTS': str(tmp_path / 'ckpts')})
+                    tmp_path / 'w', '--cfg-options', *data_opts(ade_root), check=False,
+                    env={'MMVX_CHECKPOINTS': str(tmp_path / 'ckpts')})
     assert proc.returncode != 0
     assert f'{tmp_path}/ckpts/patchconvnet_s60_in1k.pth' in proc.stderr
     assert 'official2mmvx.py' in proc.stderr and 'init_cfg=None' in proc.stderr
@@ -255,7 +255,7 @@ def test_missing_pretrained_checkpoint_is_explained(ade_root, tmp_path):
 
 def test_crop_not_divisible_by_patch_is_refused(ade_root, tmp_path):
     proc = run_tool('tools/train.py', DEMO, '--work-dir', tmp_path / 'w', '--cfg-options',
-                     *data_opts(ade_root), 'model.data_preprocessor.size=[120,120]', check=False)
+                    *data_opts(ade_root), 'model.data_preprocessor.size=[120,120]', check=False)
     assert proc.returncode != 0 and 'not divisible by the backbone patch size 16' in proc.stderr
 
 

@@ -154,7 +154,7 @@ def test_gpu_report_rows_and_reasons(tmp_path):
     written with its reason; ``--only`` re-measures some rows and keeps the others."""
     out = tmp_path / 'report'
     run_tool('tools/analysis/gpu_report.py', '--device', 'cpu', '--quick', '--rounds', '1',
-              '--only', 'resmlp_s24 inference eager', '--out', out)
+             '--only', 'resmlp_s24 inference eager', '--out', out)
     rows = json.loads((out / 'gpu_report.json').read_text())['rows']
     assert [r['row'] for r in rows] == ['resmlp_s24 inference eager']
     row = rows[0]
@@ -163,7 +163,7 @@ def test_gpu_report_rows_and_reasons(tmp_path):
     assert 'max fp32 logit diff 0.0e+00' in row['note'], row['note']
 
     run_tool('tools/analysis/gpu_report.py', '--device', 'cpu', '--quick', '--budget-s', '0',
-              '--only', 'deit3_b train compiled', '--out', out)
+             '--only', 'deit3_b train compiled', '--out', out)
     data = json.loads((out / 'gpu_report.json').read_text())
     rows = {r['row']: r for r in data['rows']}
     assert set(rows) == {'resmlp_s24 inference eager', 'deit3_b train compiled'}

@@ -390,7 +390,7 @@ def test_num_workers_zero_just_works(short_run, tmp_path):
     config, _ = short_run
     run_tool('tools/train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
              'train_cfg.max_iters=2', 'train_dataloader.num_workers=0',
-             env=dict(PYTHONPATH=f'{PLUGINS}{os.pathsep}{ROOT}'))
+             env=env_with_plugins())
     assert (tmp_path / 'w' / 'iter_2.pth').exists()
 
 

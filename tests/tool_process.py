@@ -15,11 +15,15 @@ test_tool_process.py checks that they print none.)
 import atexit
 import multiprocessing
 import os
+import resource
+import runpy
 import subprocess
 import sys
 import tempfile
 import traceback
 from pathlib import Path
+
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -28,15 +32,9 @@ TESTS = Path(__file__).resolve().parent
 PRELOAD = ['torch', 'mmengine.runner', 'mmvision_ext', 'mmpretrain.models', 'mmseg.models',
            'mmdet.models']
 
-_context = None
-
-
-def _forkserver():
-    global _context
-    if _context is None:
-        _context = multiprocessing.get_context('forkserver')
-        _context.set_forkserver_preload(PRELOAD)
-    return _context
+# The server starts with the first tool of the process.
+FORKSERVER = multiprocessing.get_context('forkserver')
+FORKSERVER.set_forkserver_preload(PRELOAD)
 
 
 def _run_script(script, args, env, stdout_path, stderr_path, new_session, file_size_limit):
@@ -44,7 +42,6 @@ def _run_script(script, args, env, stdout_path, stderr_path, new_session, file_s
     if new_session:
         os.setsid()  # its own process group, as subprocess's start_new_session=True
     if file_size_limit is not None:
-        import resource
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
     for fd, path in ((1, stdout_path), (2, stderr_path)):
         target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
@@ -63,9 +60,7 @@ def _run_script(script, args, env, stdout_path, stderr_path, new_session, file_s
     sys.argv = [str(script), *args]
     # A new interpreter has chosen no start method yet (mmengine warns when it differs).
     multiprocessing.set_start_method(None, force=True)
-    import torch
     torch.set_num_threads(int(env.get('OMP_NUM_THREADS') or os.cpu_count()))
-    import runpy
     code = 0
     try:
         runpy.run_path(str(ROOT / script), run_name='__main__')
@@ -103,7 +98,7 @@ class ToolProcess:
         self._dir = tempfile.TemporaryDirectory(prefix='tool_')
         self._out = os.path.join(self._dir.name, 'stdout')
         self._err = os.path.join(self._dir.name, 'stderr')
-        self._process = _forkserver().Process(
+        self._process = FORKSERVER.Process(
             target=_run_script, daemon=False,
             args=(str(script), self.args[1:], dict(os.environ if env is None else env),
                   self._out, self._err, new_session, file_size_limit))

@@ -186,7 +186,19 @@ def test_patchconvnet_channels_last_trunk_matches_the_official_formulation():
     assert torch.allclose(ours, official, atol=1e-5)
     out = run_tool('tools/analysis/compare_patchconvnet.py', '--arch', 's20',
                    '--batch-size', '2', '--img-size', '64', '--rounds', '1').stdout
-    assert json.loads(out.splitlines()[-1])['max_abs_diff'] < 1e-4
+    report = json.loads(out.splitlines()[-1])
+    assert report['max_abs_diff'] < 1e-4
+    assert report['ours_page_faults'] >= 0 and report['reference_page_faults'] >= 0
+
+
+def test_minor_page_faults_counts_memory_touched_for_the_first_time():
+    """What compare_patchconvnet.py reports beside its timings: a step that fills a new
+    64 MiB tensor (above glibc's largest mmap threshold, so always fresh pages) faults
+    once per 4 KiB page; one that only reads a tensor allocated before does not."""
+    from mmvision_ext.benchmark import minor_page_faults
+    held = torch.ones(2**24)
+    assert minor_page_faults(lambda: torch.ones(2**24)) >= 2**26 // 4096
+    assert minor_page_faults(lambda: held.sum()) < 100
 
 
 def test_every_submodule_of_a_block_is_run():

@@ -5,12 +5,20 @@
 
 The reference computes the trunk as facebookresearch/deit's ``patchconvnet_models.py``
 does, written out here from the thesis (chapter 5): tokens (B, N, C) between blocks, a
-LayerNorm on them, and in each block a reshape to an NCHW map for its convolutions (1x1,
-GELU, depthwise 3x3, GELU, squeeze-excite, 1x1) and back. It runs on the parameters of our model, so both compute
-the same function: outputs are checked to agree (at most 1e-4) before anything is
-timed. Runs alternate (ours, reference, ...); the median images/second of each and the
-ratio ours / reference are printed, then one JSON line. The stem is run by both; the
+LayerNorm on them, and in each block a reshape to an NCHW map for its convolutions
+(1x1, GELU, depthwise 3x3, GELU, squeeze-excite, 1x1) and back. It runs on the
+parameters of our model, so both compute the same function: outputs are checked to
+agree (at most 1e-4) before anything is timed. Runs alternate (ours, reference, ...);
+the median images/second of each, the ratio ours / reference and the minor page faults
+of one step of each are printed, then one JSON line. The stem is run by both; the
 attention-pooling head, the same in both, is left out.
+
+glibc's allocator returns freed tensor memory to the system and faults it in again,
+more or less often from one process to the next; for figures that do not depend on
+it, keep freed memory in the process:
+
+    MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 \
+        python tools/analysis/compare_patchconvnet.py
 """
 import argparse
 import json
@@ -19,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmvision_ext.benchmark import interleaved, make_step
+from mmvision_ext.benchmark import interleaved, make_step, minor_page_faults
 from mmvision_ext.models.backbones.patchconvnet import PatchConvNet
 
 
@@ -77,12 +85,15 @@ def main(argv=None):
                          f'formulation by {diff:.2e} (> 1e-4); not timing them')
     steps = [make_step(m, x, args.train) for m in (ours, ref)]
     ours_ips, ref_ips = interleaved(steps, args.batch_size, 'cpu', rounds=args.rounds)
+    ours_faults, ref_faults = (minor_page_faults(step) for step in steps)
     print(f'PatchConvNet-{args.arch} ours {ours_ips:.2f} img/s   official formulation '
           f'{ref_ips:.2f} img/s   ratio {ours_ips / ref_ips:.3f}   (max |diff| {diff:.1e})')
+    print(f'minor page faults per step: ours {ours_faults}, official formulation {ref_faults}')
     print(json.dumps(dict(arch=args.arch, mode='train' if args.train else 'inference',
                           batch_size=args.batch_size, threads=torch.get_num_threads(),
                           ours_img_s=round(ours_ips, 2), reference_img_s=round(ref_ips, 2),
-                          ratio=round(ours_ips / ref_ips, 3), max_abs_diff=diff)))
+                          ratio=round(ours_ips / ref_ips, 3), max_abs_diff=diff,
+                          ours_page_faults=ours_faults, reference_page_faults=ref_faults)))
 
 
 if __name__ == '__main__':

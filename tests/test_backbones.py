@@ -17,8 +17,6 @@ from mmvision_ext.converters import build_classifier, convert_checkpoint
 from mmvision_ext.models.backbones import CaiT, DeiT3ViT, DeiTViT, PatchConvNet, ResMLP
 from thesis_figures import BACKBONES, RESMLP_S12_ABLATIONS
 
-torch.set_num_threads(2)
-
 
 def _info(family, arch, num_classes=1000, **kw):
     return dict(family=family, arch=arch, num_classes=num_classes, img_size=224,

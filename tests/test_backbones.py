@@ -15,6 +15,7 @@ from mmvision_ext.analysis import count_flops, count_params, tensor_forward
 from mmvision_ext.apis import get_pooling_attention, init_model
 from mmvision_ext.converters import build_classifier, convert_checkpoint
 from mmvision_ext.models.backbones import CaiT, DeiT3ViT, DeiTViT, PatchConvNet, ResMLP
+from mmvision_ext.models.heads import ClassAttentionClsHead
 from thesis_figures import BACKBONES, RESMLP_S12_ABLATIONS
 
 
@@ -208,8 +209,9 @@ def test_minor_page_faults_counts_memory_touched_for_the_first_time():
 
 
 def test_every_submodule_of_a_block_is_run():
-    """No module that forward bypasses: hooking ResMLP's norm1 or replacing PatchConvNet's
-    GELU changes the output (with folded weights, neither would)."""
+    """No module that forward bypasses: hooking ResMLP's norm1, CaiT's head mixing or
+    the multi-token head's classifier, or replacing PatchConvNet's GELU, changes the
+    output (with weights folded or read by another module, none would)."""
     torch.manual_seed(0)
     resmlp = ResMLP(arch=dict(patch_size=16, embed_dims=64, depth=2, layer_scale_init=0.5),
                     out_type='tokens').eval()
@@ -237,6 +239,47 @@ def test_every_submodule_of_a_block_is_run():
             lambda m, i, out: out * 3)
         assert not torch.allclose(with_relu, pcn(x)[0])
         handle.remove()
+
+        cait = CaiT(arch=dict(patch_size=16, embed_dims=64, depth=1, num_heads=2,
+                              layer_scale_init=0.5), out_type='tokens').eval()
+        before = cait(x)[0]
+        for name in ('proj_l', 'proj_w'):
+            handle = getattr(cait.blocks[0].attn, name).register_forward_hook(
+                lambda m, i, out: out * 2)
+            assert not torch.allclose(before, cait(x)[0]), name
+            handle.remove()
+
+        head = ClassAttentionClsHead(num_classes=3, in_channels=64, multi_token=True).eval()
+        tokens = (torch.randn(1, 196, 64),)
+        before = head(tokens)
+        handle = head.head.register_forward_hook(lambda m, i, out: out + 1)
+        assert torch.allclose(head(tokens), before + 1)
+        handle.remove()
+
+
+# mmengine's DDP wrapper does not look for unused parameters (find_unused_parameters is
+# False unless a config sets it): one trainable parameter that no output depends on
+# stops distributed training at its second iteration.
+DENSE_CONFIGS = sorted(p.name for p in (ROOT / 'configs').glob('*.py')
+                       if p.name.startswith(('upernet_', 'mask_rcnn_')))
+
+
+@pytest.mark.parametrize('config', DENSE_CONFIGS)
+def test_every_trainable_parameter_of_a_dense_backbone_gets_a_gradient(config):
+    """Each dense config's backbone, at its depth and out_indices (32 channels wide),
+    gives every trainable parameter a gradient."""
+    from mmengine.config import Config
+
+    from mmvision_ext.registry import MODELS
+    cfg = Config.fromfile(str(ROOT / 'configs' / config)).model.backbone.to_dict()
+    cfg.pop('init_cfg', None)
+    cls = MODELS.get(cfg['type'])
+    arch = cls.get_arch(cfg['arch'])
+    arch.update(embed_dims=32, **({'num_heads': 2} if 'num_heads' in arch else {}))
+    backbone = MODELS.build(dict(cfg, arch=arch)).train()
+    sum(out.mean() for out in backbone(torch.randn(1, 3, 224, 224))).backward()
+    unused = [n for n, p in backbone.named_parameters() if p.requires_grad and p.grad is None]
+    assert not unused, unused
 
 
 # --- fine-tuning options --------------------------------------------------------------

@@ -82,16 +82,26 @@ class IsotropicBackbone(BaseModule):
         self._freeze_stages()
 
     def _set_out_indices(self, depth):
+        self.out_indices = self._resolve_out_indices(depth)
+        self.num_layers = depth
+
+    def _resolve_out_indices(self, depth):
         idx = self._out_indices_arg
         idx = [idx] if isinstance(idx, int) else list(idx)
-        resolved = []
         for i in idx:
             if not -depth <= i < depth:
                 raise ConfigError(f'{type(self).__name__}: out index {i} out of range for '
                                  f'{depth} blocks')
-            resolved.append(i % depth)
-        self.out_indices = tuple(sorted(set(resolved)))
-        self.num_layers = depth
+        return tuple(sorted({i % depth for i in idx}))
+
+    def final_norm(self, norm, depth):
+        """``norm`` if an output goes through it, else None. A trunk's final norm is for
+        classification heads (the last block's tokens); dense maps and intermediate
+        tokens skip it, and a parameter that no output depends on would get no gradient,
+        which stops distributed training (DDP without ``find_unused_parameters``,
+        mmengine's default)."""
+        ends_at_last_block = self._resolve_out_indices(depth)[-1] == depth - 1
+        return norm if self.out_type == 'tokens' and ends_at_last_block else None
 
     def patch_grid(self, img_size, patch_size):
         """(H, W) of ``img_size`` (int or pair) and its grid of patches; both sides must be

@@ -16,12 +16,38 @@ from ..layers import LayerScaleBlock, PatchEmbed, load_pos_embed_hook, resize_po
 from .base import IsotropicBackbone, check_image, official_depth, official_grid
 
 
-class TalkingHeadAttention(nn.Module):
-    """CaiT's self-attention: heads are mixed by linear maps before and after softmax.
+class HeadMix(nn.Linear):
+    """A linear map across the heads of a (B, H, N, M) attention tensor, with
+    ``nn.Linear``'s parameters (official keys ``proj_l`` / ``proj_w``).
 
-    The head mixing makes fused attention kernels unusable; the mixes are done
-    as batched matmuls over the head axis to avoid permuting the (B, H, N, N)
-    attention tensor to channels-last and back.
+    out[b, g] = sum_h W[g, h] * attn[b, h] + bias[g], as one batched GEMM on the
+    contiguous (B, H, N*M) view, bias included: no permute of the attention tensor to
+    channels-last and back, which ``nn.Linear`` on its last axis would need.
+
+    Args:
+        num_heads (int): heads mixed.
+    """
+
+    def __init__(self, num_heads):
+        super().__init__(num_heads, num_heads)
+
+    def forward(self, attn):
+        B, H, N, M = attn.shape
+        out = torch.baddbmm(self.bias.view(1, H, 1), self.weight.expand(B, H, H),
+                            attn.reshape(B, H, N * M))
+        return out.view(B, H, N, M)
+
+
+class TalkingHeadAttention(nn.Module):
+    """CaiT's self-attention: heads are mixed by linear maps before and after softmax
+    (which makes fused attention kernels unusable).
+
+    Args:
+        dim (int): token width.
+        num_heads (int): attention heads.
+        qkv_bias (bool): bias in the query/key/value projection. Default: True.
+        attn_drop (float): dropout of the attention weights. Default: 0.
+        proj_drop (float): dropout after the output projection. Default: 0.
     """
 
     def __init__(self, dim, num_heads, qkv_bias=True, attn_drop=0., proj_drop=0.):
@@ -33,26 +59,16 @@ class TalkingHeadAttention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.attn_drop = nn.Dropout(attn_drop)
         self.proj = nn.Linear(dim, dim)
-        self.proj_l = nn.Linear(num_heads, num_heads)
-        self.proj_w = nn.Linear(num_heads, num_heads)
+        self.proj_l = HeadMix(num_heads)
+        self.proj_w = HeadMix(num_heads)
         self.proj_drop = nn.Dropout(proj_drop)
-
-    @staticmethod
-    def _mix_heads(attn, linear):
-        # out[b, g] = sum_h W[g, h] * attn[b, h] + bias[g]: one batched GEMM on the
-        # contiguous (B, H, N*N) view, bias included, no copies of the attention.
-        B, H, N, M = attn.shape
-        out = torch.baddbmm(linear.bias.view(1, H, 1), linear.weight.expand(B, H, H),
-                            attn.reshape(B, H, N * M))
-        return out.view(B, H, N, M)
 
     def forward(self, x):
         B, N, C = x.shape
         q, k, v = self.qkv(x).view(B, N, 3, self.num_heads, C // self.num_heads).permute(
             2, 0, 3, 1, 4).unbind(0)
         attn = torch.matmul(q * self.scale, k.transpose(-2, -1))
-        attn = self._mix_heads(attn, self.proj_l).softmax(dim=-1)
-        attn = self.attn_drop(self._mix_heads(attn, self.proj_w))
+        attn = self.attn_drop(self.proj_w(self.proj_l(attn).softmax(dim=-1)))
         x = torch.matmul(attn, v).transpose(1, 2).reshape(B, N, C)
         return self.proj_drop(self.proj(x))
 

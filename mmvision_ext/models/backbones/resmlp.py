@@ -159,7 +159,7 @@ class ResMLP(IsotropicBackbone):
             ResMLPBlock(dim, self.grid_size, drop_rate, drop_path_rate, s['layer_scale_init'],
                         patch_mixing, norm)
             for _ in range(s['depth'])])
-        self.norm = NORM_LAYERS[norm](dim)
+        self.norm = self.final_norm(NORM_LAYERS[norm](dim), s['depth'])
         self.finish_init(s['depth'])
 
     def forward(self, x):
@@ -178,7 +178,7 @@ class ResMLP(IsotropicBackbone):
         outs = self.run_blocks(x.flatten(2).transpose(1, 2).contiguous())
         if self.out_type == 'featmap':
             return tuple(self.tokens_to_maps(outs, hw))
-        if self.out_indices[-1] == self.num_layers - 1:
+        if self.norm is not None:
             outs[-1] = self.norm(outs[-1])
         return tuple(outs)
 

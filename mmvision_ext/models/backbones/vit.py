@@ -55,7 +55,7 @@ class _VisionTransformer(IsotropicBackbone):
                             drop=drop_rate, attn_drop=attn_drop_rate, drop_path=dpr[i],
                             norm_layer=norm_layer, layer_scale_init=ls_init)
             for i in range(depth)])
-        self.norm = norm_layer(dim)
+        self.norm = self.final_norm(norm_layer(dim), depth)
 
         self._register_load_state_dict_pre_hook(load_pos_embed_hook, with_module=True)
         trunc_normal_(self.pos_embed, std=.02)
@@ -86,7 +86,7 @@ class _VisionTransformer(IsotropicBackbone):
         outs = self.run_blocks(x)
         if self.out_type == 'featmap':
             return tuple(self.tokens_to_maps(outs, hw, self.num_prefix_tokens))
-        if self.out_indices[-1] == self.num_layers - 1:
+        if self.norm is not None:
             outs[-1] = self.norm(outs[-1])
         return tuple(outs)
 

@@ -88,6 +88,20 @@ class DistilledClsHead(ClsHead):
         return losses
 
 
+class PerClassLinear(nn.Linear):
+    """Scores one class token per class, token k by its own linear unit k:
+    (B, num_classes, C) -> (B, num_classes). Row k of the weight is the official
+    per-class ``Linear(C, 1)`` unit k (PatchConvNet's multi-token head, thesis T5.7).
+
+    Args:
+        in_channels (int): token width.
+        num_classes (int): classes, one token and one unit each.
+    """
+
+    def forward(self, x):
+        return (x * self.weight).sum(-1) + self.bias
+
+
 @MODELS.register_module()
 class ClassAttentionClsHead(ClsHead):
     """Class-attention pooling then classifier (keys as the official
@@ -120,8 +134,8 @@ class ClassAttentionClsHead(ClsHead):
                                 layer_scale_init=layer_scale_init, multi_token=multi_token)
             for _ in range(depth)])
         self.norm = nn.LayerNorm(in_channels, eps=1e-6)
-        # With multi_token, row k is the official per-class Linear(C, 1) unit k.
-        self.head = nn.Linear(in_channels, num_classes)
+        self.head = (PerClassLinear(in_channels, num_classes) if multi_token
+                     else nn.Linear(in_channels, num_classes))
         trunc_normal_(self.cls_token, std=.02)
         self.apply(init_weights)
 
@@ -134,10 +148,7 @@ class ClassAttentionClsHead(ClsHead):
         return x_cls if self.multi_token else x_cls[:, 0]
 
     def forward(self, feats):
-        x = self.pre_logits(feats)
-        if self.multi_token:
-            return (x * self.head.weight).sum(-1) + self.head.bias
-        return self.head(x)
+        return self.head(self.pre_logits(feats))
 
     @torch.no_grad()
     def attention_maps(self, feats, hw, block=-1):

@@ -128,8 +128,7 @@ def test_fused_detection_is_the_score_weighted_vote_of_its_views():
                                         masks=torch.stack(m))
         return s
 
-    tta = InstanceSegTTAModel(module=init_model(ROOT / DEMO), tta_cfg=dict(
-        nms=dict(type='nms', iou_threshold=0.5), max_per_img=10))
+    tta = InstanceSegTTAModel(module=init_model(ROOT / DEMO))  # the defaults: NMS at 0.5
     merged = tta.merge_preds([[view(0), view(1), view(2)]])[0].pred_instances
     weights = torch.tensor(scores)
     by_hand_box = (weights[:, None] * torch.stack(boxes)).sum(0) / weights.sum()

@@ -31,14 +31,17 @@ class InstanceSegTTAModel(DetTTAModel):
     """Merges the views of instance segmentation TTA.
 
     Args:
-        tta_cfg (dict): ``nms=dict(type='nms', iou_threshold=0.5)`` (the class-wise NMS
-            and the overlap that makes two detections the same object),
-            ``max_per_img=100``, ``fuse=True`` (vote boxes, masks and scores).
+        tta_cfg (dict, optional): what differs from the defaults
+            ``nms=dict(type='nms', iou_threshold=0.5)`` (the class-wise NMS and the
+            overlap that makes two detections the same object), ``max_per_img=100`` and
+            ``fuse=True`` (vote boxes, masks and scores).
         **kwargs: ``module`` and the rest of ``DetTTAModel``'s arguments.
     """
 
     def __init__(self, tta_cfg=None, **kwargs):
-        super().__init__(tta_cfg=ConfigDict(tta_cfg or {}), **kwargs)
+        cfg = dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=100, fuse=True)
+        cfg.update(tta_cfg or {})
+        super().__init__(tta_cfg=ConfigDict(cfg), **kwargs)
 
     def _merge_single_sample(self, data_samples):
         if data_samples[0].pred_instances.get('masks', None) is None:
@@ -61,11 +64,11 @@ class InstanceSegTTAModel(DetTTAModel):
         if bboxes.numel() == 0:
             result.bboxes, result.scores, result.labels, result.masks = bboxes, scores, labels, masks
         else:
-            max_per_img = self.tta_cfg.get('max_per_img', 100)
+            max_per_img = self.tta_cfg.max_per_img
             dets, keep = batched_nms(bboxes, scores, labels, self.tta_cfg.nms)
             keep = keep[:max_per_img]
             result.labels = labels[keep]
-            if self.tta_cfg.get('fuse', True):
+            if self.tta_cfg.fuse:
                 result.bboxes, result.scores, result.masks = self._vote(
                     keep, bboxes, scores, labels, masks, len(data_samples))
             else:

@@ -1,5 +1,5 @@
-"""Write a small synthetic dataset in the real on-disk format of ADE20k, COCO, ImageNet or
-CIFAR-100 (two label levels, for Grafit).
+"""Write a small synthetic dataset in the real on-disk format of ADE20k, COCO, ImageNet,
+CIFAR-10 or CIFAR-100 (two label levels, for Grafit).
 
     python tools/make_demo_data.py data/synthetic_ade20k --task ade20k
     python tools/make_demo_data.py data/synthetic_coco --task coco --num-train 300

@@ -1,4 +1,5 @@
-"""Small synthetic datasets in the real on-disk formats of ADE20k, COCO and ImageNet.
+"""Small synthetic datasets in the real on-disk formats of ADE20k, COCO, ImageNet,
+CIFAR-10 and CIFAR-100 (its two label levels, for Grafit).
 
 Every scene is a random background with textured objects. A class is a pair
 (shape, texture): five shapes times two textures, so neither the outline nor the

@@ -62,8 +62,9 @@ def main(argv=None):
                   img_per_s=round(ips, 2), peak_mem_mib=round(peak, 1),
                   step_mem_mib=round(peak - before, 1), gflops_per_img=round(flops / 1e9, 2))
     if device.type == 'cuda':
-        # Model-FLOPs utilisation against the card's dense bf16 peak (H100/H200: ~790 TFLOP/s
-        # NVIDIA's dense figure; 2 FLOPs per MAC, x3 for forward + backward).
+        # Model-FLOPs utilisation against 790 TFLOP/s, the dense bf16 rate the project's MFU
+        # figures use for H100/H200 (as gpu_report.py; NVIDIA's datasheet peak is 989);
+        # 2 FLOPs per MAC, x3 for forward + backward.
         peak_tflops = 790e12
         factor = 3 if args.train else 1
         result['mfu'] = round(2 * factor * flops * ips / peak_tflops, 3)

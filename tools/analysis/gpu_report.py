@@ -8,17 +8,19 @@ Rows, each measured in one process with the same inputs (bf16 autocast, batch 12
 224 unless noted; ours and the reference alternate run by run, median of the runs):
 
 - ViT-B (DeiT III), CaiT-S24, ResMLP-S24: ours vs timm on the same weights (timm's
-  random initialisation converted into ours; logits checked to agree first), eager,
-  and ViT-B also with ``torch.compile``;
-- PatchConvNet-B60 at 224 and 512 (batch 32): ours vs the official implementation's
-  training throughput on an H200 (``REFERENCE_IMG_S``, measured separately: the
-  official code is not part of this project);
+  random initialisation converted into ours; logits checked to agree first), eager;
+- PatchConvNet-B60 at 224 (batch 128) and 512 (a quarter of it): ours vs the official
+  implementation's training throughput on an H200 (``REFERENCE_IMG_S``, measured
+  separately: the official code is not part of this project);
 - UperNet + PatchConvNet-B60, one training step (forward, backward, AdamW) at 512x512,
-  batch 8, with and without gradient checkpointing (peak memory of each).
+  batch 8, with and without gradient checkpointing (peak memory of each), and the
+  PatchConvNet-B60 and ViT-B backbones' training memory with and without it;
+- last, as the time budget allows, with ``torch.compile``: ViT-B training and
+  inference, PatchConvNet-B60, CaiT-S24 and ResMLP-S24 training.
 
 MFU = 2 x MACs x img/s / 790 TFLOP/s for inference, x3 for training (forward +
-backward), MACs from the thesis tables (``MACS``); 790 TFLOP/s is the dense bf16
-matrix rate measured on an H200. A row that cannot run (a missing package, too little
+backward), MACs from the thesis tables (``MACS``); 790 TFLOP/s is the dense bf16 rate
+the project's MFU figures use for H100/H200 (NVIDIA's datasheet peak is 989). A row that cannot run (a missing package, too little
 time left of ``--budget-s``, an error) is written with its reason instead of figures.
 Results go to ``OUT/gpu_report.json`` and ``OUT/gpu_report.md`` after every row.
 """

@@ -69,7 +69,7 @@ def minor_page_faults(step):
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
 
-def measure(step, batch_size, device, warmup=3, runs=10, iters_per_run=1):
+def measure(step, batch_size, device, warmup=3, runs=10):
     """Median images/second over ``runs`` timed runs, and peak memory in MiB
     (``memory_mib``)."""
     device = torch.device(device)
@@ -81,10 +81,9 @@ def measure(step, batch_size, device, warmup=3, runs=10, iters_per_run=1):
     rates = []
     for _ in range(runs):
         start = time.perf_counter()
-        for _ in range(iters_per_run):
-            step()
+        step()
         _sync(device)
-        rates.append(batch_size * iters_per_run / (time.perf_counter() - start))
+        rates.append(batch_size / (time.perf_counter() - start))
     return statistics.median(rates), memory_mib(device)
 
 

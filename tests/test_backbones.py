@@ -160,6 +160,11 @@ def test_resmlp_wrong_size_error_says_what_it_needs():
     assert 'slide' in str(e.value) and '512x512' in str(e.value)
 
 
+def test_deit_without_layer_scale_refuses_its_init():
+    with pytest.raises(ValueError, match='DeiTViT has no LayerScale'):
+        DeiTViT(arch='t', layer_scale_init=1e-4)
+
+
 def test_unknown_variant_lists_the_choices():
     with pytest.raises(ValueError, match=r"unknown variant 'xl'.*s20, s36, s60, s120, b36, b60"):
         PatchConvNet(arch='xl')

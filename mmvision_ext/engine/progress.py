@@ -22,11 +22,11 @@ def progress_bar(iterable=None, desc='', total=None, unit='it', leave=True, init
                 mininterval=0.5 if sys.stdout.isatty() else log_interval)
 
 
-def progress(iterable, desc, total=None, unit='it', leave=True):
+def progress(iterable, desc, unit='it'):
     """``iterable`` behind a progress bar with ETA (a plain iterator on other ranks)."""
     if not is_main_process():
         return iterable
-    return progress_bar(iterable, desc=desc, total=total, unit=unit, leave=leave)
+    return progress_bar(iterable, desc=desc, unit=unit)
 
 
 def format_metrics(metrics):

@@ -141,15 +141,27 @@ class ClassAttention(nn.Module):
 
 
 class ClassAttentionBlock(nn.Module):
-    """Updates only the class token(s): x_cls += g1 * CA(norm1([x_cls, x])); x_cls += g2 * MLP."""
+    """Updates only the class token(s): x_cls += g1 * CA(norm1([x_cls, x])); x_cls += g2 * MLP.
+    No stochastic depth: the official class-attention stages have none.
+
+    Args:
+        dim (int): token width.
+        num_heads (int): attention heads.
+        mlp_ratio (float): MLP width over ``dim``. Default: 4.
+        qkv_bias (bool): bias in the query/key/value projections. Default: True.
+        drop (float): dropout after the attention projection and in the MLP. Default: 0.
+        attn_drop (float): dropout of the attention weights. Default: 0.
+        norm_layer (callable): builds the two norms from ``dim``. Default: LayerNorm.
+        layer_scale_init (float): LayerScale init of both branches. Default: 1e-5.
+        multi_token (bool): several class tokens, each attending to the patches only.
+            Default: False.
+    """
 
     def __init__(self, dim, num_heads, mlp_ratio=4., qkv_bias=True, drop=0., attn_drop=0.,
-                 drop_path=0., norm_layer=nn.LayerNorm, layer_scale_init=1e-5,
-                 multi_token=False):
+                 norm_layer=nn.LayerNorm, layer_scale_init=1e-5, multi_token=False):
         super().__init__()
         self.norm1 = norm_layer(dim)
         self.attn = ClassAttention(dim, num_heads, qkv_bias, attn_drop, drop, multi_token)
-        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
         self.norm2 = norm_layer(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), act_layer=nn.GELU, drop=drop)
         self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
@@ -157,8 +169,8 @@ class ClassAttentionBlock(nn.Module):
 
     def forward(self, x, x_cls):
         u = self.norm1(torch.cat((x_cls, x), dim=1))
-        x_cls = x_cls + self.drop_path(self.gamma_1 * self.attn(u, x_cls.shape[1]))
-        return x_cls + self.drop_path(self.gamma_2 * self.mlp(self.norm2(x_cls)))
+        x_cls = x_cls + self.gamma_1 * self.attn(u, x_cls.shape[1])
+        return x_cls + self.gamma_2 * self.mlp(self.norm2(x_cls))
 
     def attention_weights(self, x, x_cls):
         return self.attn.attention_weights(self.norm1(torch.cat((x_cls, x), dim=1)),

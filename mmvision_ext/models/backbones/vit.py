@@ -27,6 +27,9 @@ class _VisionTransformer(IsotropicBackbone):
     def __init__(self, arch='s', img_size=224, in_channels=3, distilled=False, drop_rate=0.,
                  attn_drop_rate=0., drop_path_rate=0., layer_scale_init=None, **kwargs):
         super().__init__(**kwargs)
+        if layer_scale_init is not None and not self.layer_scale:
+            raise ConfigError(f'{type(self).__name__} has no LayerScale, so no '
+                              'layer_scale_init; DeiT3ViT has both')
         s = self.get_arch(arch)
         self.arch = s
         self.patch_size = p = s['patch_size']

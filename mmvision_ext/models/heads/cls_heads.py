@@ -18,7 +18,7 @@ from timm.layers import trunc_normal_
 from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
 from ..backbones.resmlp import Affine
-from ..layers import ClassAttentionBlock, DropPath, init_weights, Mlp
+from ..layers import ClassAttentionBlock, init_weights, Mlp
 
 
 @MODELS.register_module()
@@ -172,13 +172,19 @@ class ClassAttentionClsHead(ClsHead):
 class ClassMLPBlock(nn.Module):
     """Updates only the class token, the patches stay frozen:
     cls += g1 * Linear_{N+1 -> 1}(Aff([cls, patches])) over the tokens, per channel;
-    cls += g2 * MLP(Aff(cls))."""
+    cls += g2 * MLP(Aff(cls)).
 
-    def __init__(self, dim, num_patches, layer_scale_init=1e-4, drop=0., drop_path=0.):
+    Args:
+        dim (int): token width.
+        num_patches (int): patch tokens aggregated (the grid is fixed, as in ResMLP).
+        layer_scale_init (float): LayerScale init of both branches. Default: 1e-4.
+        drop (float): dropout in the MLP. Default: 0.
+    """
+
+    def __init__(self, dim, num_patches, layer_scale_init=1e-4, drop=0.):
         super().__init__()
         self.norm1 = Affine(dim)
         self.attn = nn.Linear(num_patches + 1, 1)  # the aggregation, in place of attention
-        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
         self.norm2 = Affine(dim)
         self.mlp = Mlp(dim, 4 * dim, act_layer=nn.GELU, drop=drop)
         self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
@@ -186,8 +192,8 @@ class ClassMLPBlock(nn.Module):
 
     def forward(self, x, x_cls):
         u = self.norm1(torch.cat([x_cls, x], dim=1))  # (B, 1 + N, C)
-        x_cls = x_cls + self.drop_path(self.gamma_1 * self.attn(u.transpose(1, 2)).transpose(1, 2))
-        return x_cls + self.drop_path(self.gamma_2 * self.mlp(self.norm2(x_cls)))
+        x_cls = x_cls + self.gamma_1 * self.attn(u.transpose(1, 2)).transpose(1, 2)
+        return x_cls + self.gamma_2 * self.mlp(self.norm2(x_cls))
 
 
 @MODELS.register_module()

@@ -10,7 +10,11 @@ import torch
 
 class Logits(torch.nn.Module):
     """A classifier of this project as a plain images -> logits module (timm's interface),
-    for timing it beside timm's models."""
+    for timing it beside timm's models.
+
+    Args:
+        model (BaseModel): the classifier, called with ``mode='tensor'``.
+    """
 
     def __init__(self, model):
         super().__init__()

@@ -142,6 +142,10 @@ class SafeCheckpointHook(CheckpointHook):
     holds every rank's global random states (``random_states``, indexed by rank), which
     a resumed run restores; from another number of processes it resumes inexactly, with
     a warning.
+
+    Args:
+        *args, **kwargs: ``CheckpointHook``'s (interval, by_epoch, max_keep_ckpts,
+            save_best, ...), with the same meaning.
     """
 
     def __init__(self, *args, **kwargs):

@@ -38,7 +38,13 @@ def layer_scale_residual(x, gamma, y, drop_path):
 
 
 class PatchEmbed(nn.Module):
-    """Non-overlapping patches by a strided convolution (key ``patch_embed.proj``)."""
+    """Non-overlapping patches by a strided convolution (key ``patch_embed.proj``).
+
+    Args:
+        patch_size (int): side of the patches, and the stride.
+        in_channels (int): image channels.
+        dim (int): token width.
+    """
 
     def __init__(self, patch_size, in_channels, dim):
         super().__init__()
@@ -75,7 +81,15 @@ def load_pos_embed_hook(module, state_dict, prefix, *args):
 
 
 class Attention(nn.Module):
-    """Multi-head self-attention on fused scaled-dot-product kernels."""
+    """Multi-head self-attention on fused scaled-dot-product kernels.
+
+    Args:
+        dim (int): token width.
+        num_heads (int): attention heads.
+        qkv_bias (bool): bias in the query/key/value projection. Default: True.
+        attn_drop (float): dropout of the attention weights. Default: 0.
+        proj_drop (float): dropout after the output projection. Default: 0.
+    """
 
     def __init__(self, dim, num_heads, qkv_bias=True, attn_drop=0., proj_drop=0.):
         super().__init__()
@@ -102,6 +116,14 @@ class ClassAttention(nn.Module):
     With ``multi_token=False`` one class token attends to [cls, patches]
     (CaiT; PatchConvNet). With ``multi_token=True`` each of the T class tokens
     attends to the patches only (PatchConvNet's one-token-per-class option).
+
+    Args:
+        dim (int): token width.
+        num_heads (int): attention heads.
+        qkv_bias (bool): bias in the query/key/value projections. Default: True.
+        attn_drop (float): dropout of the attention weights. Default: 0.
+        proj_drop (float): dropout after the output projection. Default: 0.
+        multi_token (bool): see above. Default: False.
     """
 
     def __init__(self, dim, num_heads, qkv_bias=True, attn_drop=0., proj_drop=0.,
@@ -178,7 +200,21 @@ class ClassAttentionBlock(nn.Module):
 
 
 class LayerScaleBlock(nn.Module):
-    """Pre-norm transformer block; LayerScale when ``layer_scale_init`` is set (None: plain ViT)."""
+    """Pre-norm transformer block; LayerScale when ``layer_scale_init`` is set (None: plain ViT).
+
+    Args:
+        dim (int): token width.
+        num_heads (int): attention heads.
+        mlp_ratio (float): MLP width over ``dim``. Default: 4.
+        qkv_bias (bool): bias in the query/key/value projection. Default: True.
+        drop (float): dropout after the attention projection and in the MLP. Default: 0.
+        attn_drop (float): dropout of the attention weights. Default: 0.
+        drop_path (float): stochastic depth of both branches. Default: 0.
+        norm_layer (callable): builds the two norms from ``dim``. Default: LayerNorm.
+        layer_scale_init (float, optional): LayerScale init. Default: None.
+        attn_layer (type): the attention module (CaiT: talking heads). Default:
+            ``Attention``.
+    """
 
     def __init__(self, dim, num_heads, mlp_ratio=4., qkv_bias=True, drop=0., attn_drop=0.,
                  drop_path=0., norm_layer=nn.LayerNorm, layer_scale_init=None,

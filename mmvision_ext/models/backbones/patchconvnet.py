@@ -28,7 +28,12 @@ def _conv3x3_s2(cin, cout):
 
 
 class ConvStem(nn.Module):
-    """Four 3x3 stride-2 convolutions (C/8, C/4, C/2, C), GELU between: stride 16."""
+    """Four 3x3 stride-2 convolutions (C/8, C/4, C/2, C), GELU between: stride 16.
+
+    Args:
+        in_channels (int): image channels.
+        dim (int): C, the trunk's width.
+    """
 
     def __init__(self, in_channels, dim):
         super().__init__()
@@ -46,7 +51,12 @@ class ConvStem(nn.Module):
 
 class LinearStem(nn.Module):
     """Table 5.7's "conv-stem -> linear projection": one 16x16 stride-16 convolution, a
-    linear map of each patch as in ViT."""
+    linear map of each patch as in ViT.
+
+    Args:
+        in_channels (int): image channels.
+        dim (int): the trunk's width.
+    """
 
     def __init__(self, in_channels, dim):
         super().__init__()
@@ -64,6 +74,10 @@ class PointwiseConv(nn.Conv2d):
     the CPU it runs as oneDNN's convolution on the map's channels-last NCHW view (no
     copy): measured 1.6x (training) and 2.1x (inference) the speed of the same product
     through ``F.linear`` for the trunk of PatchConvNet-S (docs/benchmarks.md).
+
+    Args:
+        in_channels (int): input channels.
+        out_channels (int): output channels.
     """
 
     def __init__(self, in_channels, out_channels):
@@ -77,7 +91,11 @@ class PointwiseConv(nn.Conv2d):
 
 class DepthwiseConv(nn.Conv2d):
     """A depthwise 3x3 convolution on a (B, H, W, C) map, read as a channels-last NCHW
-    view (no copy)."""
+    view (no copy).
+
+    Args:
+        dim (int): channels.
+    """
 
     def __init__(self, dim):
         super().__init__(dim, dim, 3, padding=1, groups=dim)
@@ -87,7 +105,12 @@ class DepthwiseConv(nn.Conv2d):
 
 
 class SqueezeExcite(nn.Module):
-    """SE gate C -> C/4 -> C (ReLU, sigmoid) on channels-last maps."""
+    """SE gate C -> C/4 -> C (ReLU, sigmoid) on channels-last maps.
+
+    Args:
+        dim (int): channels.
+        rd_ratio (float): width of the gate's hidden layer over ``dim``. Default: 0.25.
+    """
 
     def __init__(self, dim, rd_ratio=0.25):
         super().__init__()
@@ -104,7 +127,11 @@ class SqueezeExcite(nn.Module):
 
 class ConvBlockSE(nn.Module):
     """1x1 conv -> GELU -> depthwise 3x3 -> GELU -> SE -> 1x1 conv on a (B, H, W, C) map
-    (official key ``qkv_pos``: the block that replaces self-attention)."""
+    (official key ``qkv_pos``: the block that replaces self-attention).
+
+    Args:
+        dim (int): channels.
+    """
 
     def __init__(self, dim):
         super().__init__()
@@ -126,7 +153,14 @@ class ChannelsLastBatchNorm(nn.BatchNorm2d):
 
 
 class PatchConvBlock(nn.Module):
-    """x += gamma_1 * ConvBlockSE(Norm(x))."""
+    """x += gamma_1 * ConvBlockSE(Norm(x)).
+
+    Args:
+        dim (int): channels.
+        norm (str): ``'LN'`` (LayerNorm) or ``'BN'`` (BatchNorm, Table 5.8).
+        drop_path (float): stochastic depth. Default: 0.
+        layer_scale_init (float): LayerScale init. Default: 1e-6.
+    """
 
     def __init__(self, dim, norm, drop_path=0., layer_scale_init=1e-6):
         super().__init__()

@@ -13,7 +13,12 @@ from .base import IsotropicBackbone, check_image, official_depth, official_grid
 
 
 class Affine(nn.Module):
-    """ResMLP's statistics-free normalisation: alpha * x + beta, per channel."""
+    """ResMLP's statistics-free normalisation: alpha * x + beta, per channel.
+
+    Args:
+        dim (int): channels.
+        alpha_init (float): initial alpha. Default: 1.
+    """
 
     def __init__(self, dim, alpha_init=1.):
         super().__init__()
@@ -28,7 +33,11 @@ class CrossPatchLinear(nn.Linear):
     """ResMLP's cross-patch layer: ``nn.Linear(N, N)`` along the patch axis of (B, N, C)
     tokens, computed as ``bias + W @ x`` per image with one batched matmul, so the tokens
     are never transposed (twice as fast on the CPU as Linear on a transposed view).
-    Keeps ``nn.Linear``'s parameters, so official weights load."""
+    Keeps ``nn.Linear``'s parameters, so official weights load.
+
+    Args:
+        num_patches (int): N, the patches mixed.
+    """
 
     def __init__(self, num_patches):
         super().__init__(num_patches, num_patches)
@@ -40,7 +49,11 @@ class CrossPatchLinear(nn.Linear):
 
 class CrossPatchMLP(nn.Module):
     """Table 4.3's "linear -> MLP" patch communication: an MLP of hidden width 4N along
-    the patch axis of (B, N, C) tokens."""
+    the patch axis of (B, N, C) tokens.
+
+    Args:
+        num_patches (int): N, the patches mixed.
+    """
 
     def __init__(self, num_patches):
         super().__init__()
@@ -53,7 +66,13 @@ class CrossPatchMLP(nn.Module):
 class PatchConv(nn.Module):
     """Table 4.3's convolutional patch communication on the (H, W) grid of patches:
     ``'conv3x3'`` (full), ``'dwconv3x3'`` (depth-wise) or ``'dwsepconv3x3'`` (depth-wise
-    then point-wise)."""
+    then point-wise).
+
+    Args:
+        dim (int): channels.
+        grid_size (tuple[int, int]): (H, W) of the patch grid.
+        kind (str): one of the three above.
+    """
 
     def __init__(self, dim, grid_size, kind):
         super().__init__()
@@ -78,7 +97,17 @@ class ResMLPBlock(nn.Module):
     """x += g1 * Linear_NxN(Aff(x)) over patches; x += g2 * MLP(Aff(x)) per patch.
 
     ``patch_mixing`` replaces the cross-patch linear layer (Table 4.3's ablations;
-    ``'none'`` removes that residual branch), ``norm='layernorm'`` the Affines."""
+    ``'none'`` removes that residual branch), ``norm='layernorm'`` the Affines.
+
+    Args:
+        dim (int): channels.
+        grid_size (tuple[int, int]): (H, W) of the patch grid.
+        drop (float): dropout in the MLP. Default: 0.
+        drop_path (float): stochastic depth of both branches. Default: 0.
+        layer_scale_init (float): LayerScale init. Default: 1e-4.
+        patch_mixing (str): one of ``PATCH_MIXING``. Default: ``'linear'``.
+        norm (str): ``'affine'`` or ``'layernorm'``. Default: ``'affine'``.
+    """
 
     def __init__(self, dim, grid_size, drop=0., drop_path=0., layer_scale_init=1e-4,
                  patch_mixing='linear', norm='affine'):

@@ -657,6 +657,7 @@ def test_token_free_hard_distillation_moves_the_student_toward_the_teacher(
     from mmvision_ext.registry import MODELS
     init_default_scope('mmpretrain')
     t_cfg = tiny_config('patchconvnet', imagenet_root, tmp_path / 'teacher', epochs=2)
+    torch.manual_seed(0)  # the teacher, whatever ran before in this process
     teacher = init_model(t_cfg)
     train_x, train_y = _images(imagenet_root, 'train')
     val_x, _ = _images(imagenet_root, 'val')
@@ -700,6 +701,7 @@ def test_token_free_hard_distillation_moves_the_student_toward_the_teacher(
     labels_only, distilled = agreement(trained(0.0)), agreement(trained(0.5))
     print(f'agreement with the teacher: labels only {labels_only:.3f}, '
           f'distilled {distilled:.3f}')
+    # Measured: 0.03 to 0.06 labels only, 0.61 to 0.64 distilled (one or two threads).
     assert distilled > labels_only + 0.2, (labels_only, distilled)
 
 

@@ -249,11 +249,11 @@ def test_grafit_ranks_fine_classes_better_than_coarse_cross_entropy(two_level_ro
     30 epochs on the shapes only, Grafit (the demo config) and coarse cross-entropy (its
     baseline: the same trunk, data and schedule) are evaluated on the 20 fine classes of
     held-out images. Chance: 5 % fine kNN top-1, about 5 % mAP (100 relevant images among
-    2000), 20 % coarse kNN. Measured in four runs (seeds 0 to 3): Grafit's mAP 3.7 to 5.5
-    points above cross-entropy's (mean 4.3, standard deviation 0.8), its fine kNN top-1
-    -0.6 to +5.0 (mean 2.0, standard deviation 2.3); seed 0: 51.2 % and 37.6 against
-    48.8 % and 32.1. Without the instance loss Grafit scores 46.0 % and 29.4 (seed 0)
-    and fails the mAP comparison."""
+    2000), 20 % coarse kNN. Measured in six runs (seeds 0 to 5): Grafit's mAP 3.3 to 5.5
+    points above cross-entropy's (mean 4.1, standard deviation 0.8), its fine kNN top-1
+    (k = 20) 1.6 to 10.0 points above (mean 4.0, median 3.2); seed 0: 52.8 % and 37.6
+    against 49.0 % and 32.1. Without the instance loss Grafit scores 48.0 % and 29.4
+    (seed 0) and fails both comparisons."""
     grafit, ckpt, data = _train_and_test('configs/grafit_demo_synthetic.py', two_level_root,
                                          tmp_path / 'grafit')
     ce, _, _ = _train_and_test('configs/grafit_baseline_ce_demo_synthetic.py', two_level_root,
@@ -261,9 +261,9 @@ def test_grafit_ranks_fine_classes_better_than_coarse_cross_entropy(two_level_ro
     key = 'coarse_to_fine/{}'.format
     print('grafit', grafit, '\ncross-entropy', ce)
     assert grafit[key('knn_top1')] > 40 and grafit[key('knn_coarse_top1')] > 80
-    # The margins are about 2.6 standard deviations below the mean gaps above.
+    # mAP: about 2.6 standard deviations below the mean gap; kNN: ahead, as in every run.
     assert grafit[key('mAP')] > ce[key('mAP')] + 2
-    assert grafit[key('knn_top1')] > ce[key('knn_top1')] - 4
+    assert grafit[key('knn_top1')] > ce[key('knn_top1')]
     # Conditioning on the coarse prediction helps; knowing the coarse class helps more.
     assert grafit[key('mAP')] < grafit[key('mAP_cond')] < grafit[key('mAP_oracle')]
     # Table 2.1's experiment on the trained trunk: random halves of each shape (chance

@@ -16,6 +16,17 @@ torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True, scope='session')
+def one_math_thread_per_worker():
+    """Both workers import every test module: one that sets torch's thread count at import
+    would have both compute on more threads than their share of the cores (it once made
+    the suite two minutes slower)."""
+    threads, wanted = torch.get_num_threads(), int(os.environ['OMP_NUM_THREADS'])
+    if threads != wanted:
+        pytest.fail(f'a test module set torch to {threads} threads at import; make test '
+                    f'runs each worker on {wanted} (OMP_NUM_THREADS)', pytrace=False)
+
+
 def run_tool(script, *args, check=True, env=None, timeout=900):
     """Run a repository script in a process of its own, as ``python script args`` from
     the repository root would (forked from a server that has imported the stack once:

@@ -101,10 +101,15 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
 
+    def split_heads(self, x):
+        """(B, N, C) tokens -> queries, keys, values, each (B, heads, N, C / heads)."""
+        B, N, C = x.shape
+        return self.qkv(x).view(B, N, 3, self.num_heads, C // self.num_heads).permute(
+            2, 0, 3, 1, 4).unbind(0)
+
     def forward(self, x):
         B, N, C = x.shape
-        q, k, v = self.qkv(x).view(B, N, 3, self.num_heads, C // self.num_heads).permute(
-            2, 0, 3, 1, 4).unbind(0)
+        q, k, v = self.split_heads(x)
         x = F.scaled_dot_product_attention(
             q, k, v, dropout_p=self.attn_drop if self.training else 0.)
         return self.proj_drop(self.proj(x.transpose(1, 2).reshape(B, N, C)))

@@ -8,11 +8,12 @@ split it is the head, and the same trunk feeds UperNet and Mask R-CNN without it
 """
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from timm.layers import trunc_normal_
 
-from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
-from ..layers import LayerScaleBlock, PatchEmbed, load_pos_embed_hook, resize_pos_embed
+from ..layers import (Attention, LayerScaleBlock, PatchEmbed, load_pos_embed_hook,
+                      resize_pos_embed)
 from .base import IsotropicBackbone, check_image, official_depth, official_grid
 
 
@@ -38,9 +39,9 @@ class HeadMix(nn.Linear):
         return out.view(B, H, N, M)
 
 
-class TalkingHeadAttention(nn.Module):
-    """CaiT's self-attention: heads are mixed by linear maps before and after softmax
-    (which makes fused attention kernels unusable).
+class TalkingHeadAttention(Attention):
+    """CaiT's self-attention: ``Attention`` with its heads mixed by linear maps before and
+    after softmax (which makes fused attention kernels unusable).
 
     Args:
         dim (int): token width.
@@ -51,24 +52,17 @@ class TalkingHeadAttention(nn.Module):
     """
 
     def __init__(self, dim, num_heads, qkv_bias=True, attn_drop=0., proj_drop=0.):
-        super().__init__()
-        if dim % num_heads:
-            raise ConfigError(f'dim {dim} is not divisible by num_heads {num_heads}')
-        self.num_heads = num_heads
+        super().__init__(dim, num_heads, qkv_bias, attn_drop, proj_drop)
         self.scale = (dim // num_heads) ** -0.5
-        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
-        self.attn_drop = nn.Dropout(attn_drop)
-        self.proj = nn.Linear(dim, dim)
         self.proj_l = HeadMix(num_heads)
         self.proj_w = HeadMix(num_heads)
-        self.proj_drop = nn.Dropout(proj_drop)
 
     def forward(self, x):
         B, N, C = x.shape
-        q, k, v = self.qkv(x).view(B, N, 3, self.num_heads, C // self.num_heads).permute(
-            2, 0, 3, 1, 4).unbind(0)
+        q, k, v = self.split_heads(x)
         attn = torch.matmul(q * self.scale, k.transpose(-2, -1))
-        attn = self.attn_drop(self.proj_w(self.proj_l(attn).softmax(dim=-1)))
+        attn = F.dropout(self.proj_w(self.proj_l(attn).softmax(dim=-1)), self.attn_drop,
+                         self.training)
         x = torch.matmul(attn, v).transpose(1, 2).reshape(B, N, C)
         return self.proj_drop(self.proj(x))
 

@@ -44,6 +44,24 @@ def load_tool(relpath):
     return runpy.run_path(str(ROOT / relpath), run_name='tool')
 
 
+def saved_activation_bytes(fn, module):
+    """``fn()`` and the bytes of the distinct tensors, other than ``module``'s parameters,
+    that autograd keeps for its backward pass. Activations inside checkpointed regions
+    are recomputed in the backward pass, not kept: they do not count."""
+    params = {p.untyped_storage().data_ptr() for p in module.parameters()}
+    kept = {}
+
+    def pack(t):
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in params:
+            kept[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    return out, sum(kept.values())
+
+
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory):
     """Small synthetic datasets of the three formats, made once per session."""

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import mmvision_ext  # noqa: F401
-from conftest import ROOT, load_tool, run_tool
-from mmvision_ext.analysis import count_params
+from conftest import ROOT, load_tool, run_tool, saved_activation_bytes
+from mmvision_ext.analysis import count_params, tensor_forward
 from mmvision_ext.apis import init_model
 from thesis_figures import UPERNET_PARAMS
 
@@ -286,6 +286,30 @@ def test_layer_decay_scales_lr_by_depth():
     assert lrs['backbone.blocks.11.attn.qkv.weight'] == pytest.approx(1e-3 * 0.5)
     assert lrs['backbone.blocks.0.attn.qkv.weight'] == pytest.approx(1e-3 * 0.5 ** 12)
     assert lrs['backbone.pos_embed'] == pytest.approx(1e-3 * 0.5 ** 13)
+
+
+def test_gradient_checkpointing_of_backbone_neck_and_head_keeps_the_gradients():
+    from mmengine.model import revert_sync_batchnorm
+    x = torch.randn(2, 3, 128, 128)
+    runs = []
+    for with_cp in (False, True):
+        torch.manual_seed(0)
+        model = init_model(ROOT / DEMO, cfg_options={
+            f'model.{part}.with_cp': with_cp for part in ('backbone', 'neck', 'decode_head')})
+        model = revert_sync_batchnorm(model).train()
+        net = tensor_forward(model, (128, 128))
+        out, kept = saved_activation_bytes(lambda: net(x), model)
+        out.square().mean().backward()
+        runs.append((model.state_dict().keys(), kept,
+                     {n: p.grad for n, p in model.named_parameters() if p.grad is not None}))
+    (keys, kept, grads), (keys_cp, kept_cp, grads_cp) = runs
+    assert keys == keys_cp  # checkpoints load either way
+    assert grads.keys() == grads_cp.keys()
+    for name, grad in grads.items():
+        assert torch.allclose(grad, grads_cp[name], atol=1e-6), name
+    # Measured on this model: 34 % kept with all three, 40 % / 48 % / 80 % when the
+    # neck's / the head's / the backbone's checkpointing is left out.
+    assert kept_cp < 0.37 * kept, (kept_cp, kept)
 
 
 def test_show_dir_paints_every_test_image(trained_demo, ade_root, tmp_path):

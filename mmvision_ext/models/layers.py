@@ -10,12 +10,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath, Mlp, trunc_normal_
+from torch.utils.checkpoint import checkpoint
 
 from mmvision_ext.errors import ConfigError
 
-__all__ = ['init_weights', 'layer_scale_residual', 'PatchEmbed', 'resize_pos_embed',
-           'load_pos_embed_hook', 'Attention', 'ClassAttention', 'ClassAttentionBlock',
-           'LayerScaleBlock', 'DropPath', 'Mlp']
+__all__ = ['init_weights', 'layer_scale_residual', 'maybe_checkpoint', 'PatchEmbed',
+           'resize_pos_embed', 'load_pos_embed_hook', 'Attention', 'ClassAttention',
+           'ClassAttentionBlock', 'LayerScaleBlock', 'DropPath', 'Mlp']
 
 
 def init_weights(m):
@@ -35,6 +36,17 @@ def layer_scale_residual(x, gamma, y, drop_path):
     if isinstance(drop_path, nn.Identity):
         return torch.addcmul(x, gamma, y)
     return x + drop_path(gamma * y)
+
+
+def maybe_checkpoint(module, x, with_cp):
+    """``module(x)``. With ``with_cp``, in training with gradients on, the activations
+    inside ``module`` are not kept for the backward pass but recomputed there (gradient
+    checkpointing): less memory for one more forward of ``module``. Batch norms inside
+    it then update their running statistics twice per step, as with mmcv's and timm's
+    checkpointing."""
+    if with_cp and module.training and torch.is_grad_enabled():
+        return checkpoint(module, x, use_reentrant=False)
+    return module(x)
 
 
 class PatchEmbed(nn.Module):

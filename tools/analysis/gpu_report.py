@@ -13,8 +13,9 @@ Rows, each measured in one process with the same inputs (bf16 autocast, batch 12
   implementation's training throughput on an H200 (``REFERENCE_IMG_S``, measured
   separately: the official code is not part of this project);
 - UperNet + PatchConvNet-B60, one training step (forward, backward, AdamW) at 512x512,
-  batch 8, with and without gradient checkpointing (peak memory of each), and the
-  PatchConvNet-B60 and ViT-B backbones' training memory with and without it;
+  batch 8, with and without gradient checkpointing of backbone, neck and head (peak
+  memory of each), and the PatchConvNet-B60 and ViT-B backbones' training memory with
+  and without it;
 - last, as the time budget allows, with ``torch.compile``: ViT-B training and
   inference, PatchConvNet-B60, CaiT-S24 and ResMLP-S24 training.
 
@@ -292,7 +293,8 @@ def upernet_step(report, with_cp):
     batch = args.seg_batch
     torch.manual_seed(0)
     model = init_model(str(ROOT / 'configs/upernet_patchconvnet_b60.py'),
-                       cfg_options={'model.backbone.with_cp': with_cp})
+                       cfg_options={f'model.{part}.with_cp': with_cp
+                                    for part in ('backbone', 'neck', 'decode_head')})
     # A single process has no process group for SyncBN: plain BN computes the same here.
     model = revert_sync_batchnorm(model).to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)

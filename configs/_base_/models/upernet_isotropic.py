@@ -15,9 +15,12 @@ model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
     backbone=dict(),
-    neck=dict(type='IsotropicPyramidNeck', in_channels=768, num_inputs=4, norm_cfg=norm_cfg),
+    # with_cp (here and on the backbone): gradient checkpointing, less memory for time.
+    neck=dict(type='IsotropicPyramidNeck', in_channels=768, num_inputs=4, norm_cfg=norm_cfg,
+              with_cp=False),
     decode_head=dict(
-        type='UPerHead',
+        type='UPerHeadWithCP',  # mmseg's UPerHead with with_cp
+        with_cp=False,
         in_channels=[768, 768, 768, 768],
         in_index=[0, 1, 2, 3],
         pool_scales=(1, 2, 3, 6),

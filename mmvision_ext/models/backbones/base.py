@@ -10,10 +10,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from torch.utils.checkpoint import checkpoint
 
 from mmvision_ext.errors import ConfigError, ConversionError
-from ..layers import init_weights
+from ..layers import init_weights, maybe_checkpoint
 
 OUT_TYPES = ('featmap', 'tokens')
 
@@ -36,7 +35,8 @@ class IsotropicBackbone(BaseModule):
         out_type (str): ``'featmap'`` (B, C, h, w) maps or ``'tokens'`` (B, N, C).
         frozen_stages (int): freeze the embedding and the first ``frozen_stages``
             blocks (-1: nothing). Default: -1.
-        with_cp (bool): gradient checkpointing of every block. Default: False.
+        with_cp (bool): gradient checkpointing of every block (and of PatchConvNet's
+            convolutional stem). Default: False.
         init_cfg (dict, optional): mmengine initialisation, e.g. a pretrained checkpoint.
     """
     arch_zoo: dict = {}
@@ -121,10 +121,7 @@ class IsotropicBackbone(BaseModule):
         last = out_indices[-1]
         outs = []
         for i, blk in enumerate(blocks):
-            if self.with_cp and self.training and x.requires_grad:
-                x = checkpoint(blk, x, use_reentrant=False)
-            else:
-                x = blk(x)
+            x = maybe_checkpoint(blk, x, self.with_cp)
             if i in out_indices:
                 outs.append(x)
             if i == last:  # nothing after the last requested output is needed

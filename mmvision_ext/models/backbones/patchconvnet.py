@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
-from ..layers import DropPath, layer_scale_residual
+from ..layers import DropPath, layer_scale_residual, maybe_checkpoint
 from .base import IsotropicBackbone, check_image, official_depth
 
 
@@ -234,7 +234,9 @@ class PatchConvNet(IsotropicBackbone):
         """(B, h, w, C) outputs of the blocks at ``out_indices`` (default
         ``self.out_indices``)."""
         check_image(x, 'PatchConvNet', self.patch_size)
-        x = self.patch_embed(x.contiguous(memory_format=torch.channels_last))
+        # The stem's maps at strides 2-8 are larger than the trunk's: with_cp covers it too.
+        x = maybe_checkpoint(self.patch_embed, x.contiguous(memory_format=torch.channels_last),
+                             self.with_cp)
         x = x.permute(0, 2, 3, 1)  # (B, h, w, C), contiguous thanks to channels_last
         return self.run_blocks(x, out_indices=out_indices)
 

@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 
 from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
+from ..layers import maybe_checkpoint
 
 
 @MODELS.register_module()
@@ -19,15 +20,18 @@ class IsotropicPyramidNeck(BaseModule):
         num_inputs: 4 maps from 4 blocks (ViT, CaiT, ResMLP), or 1 map used at
             every level (PatchConvNet, which uses only its final output).
         norm_cfg: norm between the two transposed convs (SyncBN for multi-GPU).
+        with_cp (bool): gradient checkpointing of level 1, whose stride-8 maps inside
+            are what the neck would otherwise keep for the backward pass. Default: False.
         init_cfg: mmengine initialisation.
     """
 
     def __init__(self, in_channels, num_inputs=4, norm_cfg=dict(type='SyncBN', requires_grad=True),
-                 init_cfg=None):
+                 with_cp=False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if num_inputs not in (1, 4):
             raise ConfigError(f'IsotropicPyramidNeck: num_inputs must be 1 or 4, got {num_inputs}')
         self.num_inputs = num_inputs
+        self.with_cp = with_cp
         c = in_channels
         self.fpn1 = nn.Sequential(
             nn.ConvTranspose2d(c, c, kernel_size=2, stride=2),
@@ -49,5 +53,5 @@ class IsotropicPyramidNeck(BaseModule):
                 'level (it needs at least 2x2, i.e. images of at least 32x32 pixels for '
                 'stride-16 backbones); resize or pad the input')
         inputs = list(inputs) * (4 // self.num_inputs)
-        ops = (self.fpn1, self.fpn2, self.fpn3, self.fpn4)
-        return tuple(op(x) for op, x in zip(ops, inputs))
+        return (maybe_checkpoint(self.fpn1, inputs[0], self.with_cp), self.fpn2(inputs[1]),
+                self.fpn3(inputs[2]), self.fpn4(inputs[3]))

@@ -13,7 +13,8 @@ process's peak resident set (one configuration per process), e.g. activation mem
 with and without gradient checkpointing:
 
     python tools/analysis/benchmark.py upernet_patchconvnet_b60 --shape 512 --batch-size 1 \
-        --train --runs 1 --warmup 0 --cfg-options model.backbone.with_cp=True
+        --train --runs 1 --warmup 0 --cfg-options model.backbone.with_cp=True \
+        model.neck.with_cp=True model.decode_head.with_cp=True
 """
 import argparse
 import json
@@ -59,7 +60,7 @@ def main(argv=None):
     result = dict(config=args.config, device=str(device), batch_size=args.batch_size,
                   shape=[h, w], mode='train' if args.train else 'inference',
                   amp=args.amp, compile=args.compile, cfg_options=args.cfg_options,
-                  img_per_s=round(ips, 2), peak_mem_mib=round(peak, 1),
+                  img_per_s=float(f'{ips:.4g}'), peak_mem_mib=round(peak, 1),
                   step_mem_mib=round(peak - before, 1), gflops_per_img=round(flops / 1e9, 2))
     if device.type == 'cuda':
         # Model-FLOPs utilisation against 790 TFLOP/s, the dense bf16 rate the project's MFU
@@ -68,7 +69,7 @@ def main(argv=None):
         peak_tflops = 790e12
         factor = 3 if args.train else 1
         result['mfu'] = round(2 * factor * flops * ips / peak_tflops, 3)
-    print(f'{ips:.2f} img/s, peak memory {peak:.0f} MiB ({peak - before:.0f} MiB for the steps)')
+    print(f'{ips:.4g} img/s, peak memory {peak:.0f} MiB ({peak - before:.0f} MiB for the steps)')
     print(json.dumps(result))
 
 

@@ -46,8 +46,8 @@ def load_tool(relpath):
 
 def saved_activation_bytes(fn, module):
     """``fn()`` and the bytes of the distinct tensors, other than ``module``'s parameters,
-    that autograd keeps for its backward pass. Activations inside checkpointed regions
-    are recomputed in the backward pass, not kept: they do not count."""
+    that autograd keeps for its backward pass. A checkpointed region counts with its
+    inputs, which it keeps; the activations inside it are recomputed, not kept."""
     params = {p.untyped_storage().data_ptr() for p in module.parameters()}
     kept = {}
 

@@ -44,14 +44,16 @@ def _weights(path):
 
 
 def test_fsdp_trains_as_ddp_and_its_checkpoint_tests_and_resumes(tmp_path):
-    """Three iterations sharded (each backbone block its own unit) give DDP's losses and
-    weights; the checkpoint holds the full state (no shards), which tools/test.py reads
-    in one process and a sharded run resumes from, optimizer state included."""
+    """Three iterations sharded (each backbone block its own unit) and checkpointed (as
+    the largest models train) give the losses, weights and buffers of DDP without
+    checkpointing; the checkpoint holds the full state (no shards), which tools/test.py
+    reads in one process and a sharded run resumes from, optimizer state included."""
     from mmvision_ext.datasets import make_dataset
     data = tmp_path / 'ade'
     make_dataset('ade20k', str(data), num_train=16, num_val=4, size=128, seed=1)
+    with_cp = [f'model.{part}.with_cp=True' for part in ('backbone', 'neck', 'decode_head')]
     fsdp_losses, log = _dist_train(tmp_path / 'fsdp', 29571, '--fsdp', '--cfg-options',
-                                   *_opts(data, 3))
+                                   *_opts(data, 3), *with_cp)
     assert 'FullyShardStrategy' in log
     ddp_losses, _ = _dist_train(tmp_path / 'ddp', 29572, '--cfg-options', *_opts(data, 3),
                                 'runner_type=FlexibleRunner', 'strategy.type=DDPStrategy')
@@ -72,7 +74,7 @@ def test_fsdp_trains_as_ddp_and_its_checkpoint_tests_and_resumes(tmp_path):
     assert 'backbone.blocks.0.gamma_1' in ckpt['optimizer']['state']  # full, by name
     resumed, log = _dist_train(tmp_path / 'resumed', 29573, '--fsdp', '--resume',
                                str(tmp_path / 'fsdp/iter_3.pth'), '--cfg-options',
-                               *_opts(data, 4))
+                               *_opts(data, 4), *with_cp)
     assert 'Iter(train) [4/4]' in log and 'Iter(train) [1/4]' not in log
     assert len(resumed) == 1 and 0 < resumed[0] < fsdp_losses[0]
 

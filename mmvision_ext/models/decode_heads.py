@@ -7,16 +7,15 @@ most of a UperNet's activation memory once the backbone is checkpointed.
 import torch
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads import UPerHead
-from torch.utils.checkpoint import checkpoint
 
 from mmvision_ext.registry import MODELS
+from .layers import checkpointed
 
 
 class CheckpointedConvModule(ConvModule):
     """mmcv's ``ConvModule`` (conv, norm, activation) whose intermediate maps are
-    recomputed in the backward pass instead of kept, in training; the same parameters,
-    keys and hooks. Batch norms update their running statistics twice per step, as
-    with mmcv's and timm's checkpointing.
+    recomputed in the backward pass instead of kept, in training
+    (``mmvision_ext.models.layers.checkpointed``); the same parameters, keys and hooks.
 
     Args:
         *args, **kwargs: ``ConvModule``'s arguments.
@@ -24,7 +23,7 @@ class CheckpointedConvModule(ConvModule):
 
     def forward(self, x, activate=True, norm=True):
         if self.training and torch.is_grad_enabled():
-            return checkpoint(super().forward, x, activate, norm, use_reentrant=False)
+            return checkpointed(super().forward, self, x, activate, norm)
         return super().forward(x, activate, norm)
 
 

@@ -4,19 +4,21 @@ Parameter names follow the official checkpoints (``gamma_1``, ``attn.qkv``,
 ``mlp.fc1`` ...) so that converting a checkpoint is a matter of prefixes.
 timm provides the MLP, drop path and initialisers.
 """
+import contextlib
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath, Mlp, trunc_normal_
+from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
 from mmvision_ext.errors import ConfigError
 
-__all__ = ['init_weights', 'layer_scale_residual', 'maybe_checkpoint', 'PatchEmbed',
-           'resize_pos_embed', 'load_pos_embed_hook', 'Attention', 'ClassAttention',
-           'ClassAttentionBlock', 'LayerScaleBlock', 'DropPath', 'Mlp']
+__all__ = ['init_weights', 'layer_scale_residual', 'checkpointed', 'maybe_checkpoint',
+           'PatchEmbed', 'resize_pos_embed', 'load_pos_embed_hook', 'Attention',
+           'ClassAttention', 'ClassAttentionBlock', 'LayerScaleBlock', 'DropPath', 'Mlp']
 
 
 def init_weights(m):
@@ -38,14 +40,40 @@ def layer_scale_residual(x, gamma, y, drop_path):
     return x + drop_path(gamma * y)
 
 
+@contextlib.contextmanager
+def _running_stats_kept(norms):
+    # momentum 0 normalises with the batch's statistics and leaves the running ones as
+    # they are; the batch counter is put back.
+    saved = [(norm, norm.momentum, norm.num_batches_tracked.clone()) for norm in norms]
+    for norm in norms:
+        norm.momentum = 0.0
+    try:
+        yield
+    finally:
+        for norm, momentum, count in saved:
+            norm.momentum = momentum
+            norm.num_batches_tracked.copy_(count)
+
+
+def checkpointed(fn, module, *args):
+    """``fn(*args)`` (the forward of ``module``) under gradient checkpointing: the
+    activations inside are not kept for the backward pass but recomputed there. Batch
+    norms of ``module`` recompute with the batch's statistics without updating their
+    running statistics a second time, so buffers end as without checkpointing (mmcv's
+    and timm's checkpointing update them twice)."""
+    norms = [m for m in module.modules()
+             if isinstance(m, _BatchNorm) and m.training and m.track_running_stats]
+    if not norms:
+        return checkpoint(fn, *args, use_reentrant=False)
+    return checkpoint(fn, *args, use_reentrant=False,
+                      context_fn=lambda: (contextlib.nullcontext(), _running_stats_kept(norms)))
+
+
 def maybe_checkpoint(module, x, with_cp):
-    """``module(x)``. With ``with_cp``, in training with gradients on, the activations
-    inside ``module`` are not kept for the backward pass but recomputed there (gradient
-    checkpointing): less memory for one more forward of ``module``. Batch norms inside
-    it then update their running statistics twice per step, as with mmcv's and timm's
-    checkpointing."""
+    """``module(x)``, checkpointed (``checkpointed``) when ``with_cp`` is set, in
+    training with gradients on: less memory for one more forward of ``module``."""
     if with_cp and module.training and torch.is_grad_enabled():
-        return checkpoint(module, x, use_reentrant=False)
+        return checkpointed(module, module, x)
     return module(x)
 
 

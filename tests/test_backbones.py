@@ -321,6 +321,23 @@ def test_gradient_checkpointing_keeps_the_gradients_and_drops_the_activations(cl
     assert kept[1] < 0.15 * kept[0], kept
 
 
+def test_checkpointed_batch_norms_update_their_statistics_once():
+    """PatchConvNet with BatchNorm (Table 5.8): with gradient checkpointing the running
+    statistics end as without it, also when the graph is backpropagated twice."""
+    x = torch.randn(2, 3, 64, 64)
+    states = []
+    for with_cp in (False, True):
+        torch.manual_seed(1)
+        model = PatchConvNet(arch='s20', norm='BN', out_indices=(3,), with_cp=with_cp).train()
+        loss = model(x)[0].square().mean()
+        loss.backward(retain_graph=True)
+        loss.backward()
+        states.append(model.state_dict())
+    assert states[1]['blocks.0.norm1.num_batches_tracked'] == 1
+    for name, value in states[0].items():
+        assert torch.allclose(value.float(), states[1][name].float(), atol=1e-6), name
+
+
 def test_layer_ids_for_layer_decay():
     model = CaiT(arch='xxs24')
     assert model.get_layer_depth('backbone.pos_embed', 'backbone.') == (0, 26)

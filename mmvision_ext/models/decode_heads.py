@@ -33,7 +33,8 @@ class UPerHeadWithCP(UPerHead):
     (lateral, pyramid-pooling, FPN and fusion convolutions) when ``with_cp`` is set.
 
     Args:
-        with_cp (bool): checkpoint the conv blocks. Default: False.
+        with_cp (bool): checkpoint the conv blocks (read when the head is built).
+            Default: False.
         **kwargs: ``UPerHead``'s arguments (``pool_scales``, ``in_channels``,
             ``channels``, ``num_classes``, ...).
     """

@@ -11,7 +11,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath, Mlp, trunc_normal_
-from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
 from mmvision_ext.errors import ConfigError
@@ -40,38 +39,64 @@ def layer_scale_residual(x, gamma, y, drop_path):
     return x + drop_path(gamma * y)
 
 
-@contextlib.contextmanager
-def _running_stats_kept(norms):
-    # momentum 0 normalises with the batch's statistics and leaves the running ones as
-    # they are; the batch counter is put back.
-    saved = [(norm, norm.momentum, norm.num_batches_tracked.clone()) for norm in norms]
-    for norm in norms:
-        norm.momentum = 0.0
-    try:
-        yield
-    finally:
-        for norm, momentum, count in saved:
+class _RunningStatsKept:
+    """Context of a recomputation: momentum 0 makes batch norms normalise with the
+    batch's statistics and leave their running ones as they are; the batch counter is
+    put back. Entered once per recomputation (a graph can be backpropagated twice)."""
+
+    def __init__(self, norms):
+        self.norms = norms
+
+    def __enter__(self):
+        self.saved = [(n, n.momentum, n.num_batches_tracked.clone()) for n in self.norms]
+        for norm in self.norms:
+            norm.momentum = 0.0
+
+    def __exit__(self, *exc):
+        for norm, momentum, count in self.saved:
             norm.momentum = momentum
             norm.num_batches_tracked.copy_(count)
 
 
+def _tracking_norms(module):
+    # torch's batch norms and any other norm with the same running-statistics interface
+    # (mmcv's own SyncBatchNorm is not a torch _BatchNorm).
+    return [m for m in module.modules()
+            if m.training and getattr(m, 'track_running_stats', False)
+            and isinstance(getattr(m, 'num_batches_tracked', None), torch.Tensor)
+            and hasattr(m, 'momentum')]
+
+
 def checkpointed(fn, module, *args):
-    """``fn(*args)`` (the forward of ``module``) under gradient checkpointing: the
-    activations inside are not kept for the backward pass but recomputed there. Batch
-    norms of ``module`` recompute with the batch's statistics without updating their
-    running statistics a second time, so buffers end as without checkpointing (mmcv's
-    and timm's checkpointing update them twice)."""
-    norms = [m for m in module.modules()
-             if isinstance(m, _BatchNorm) and m.training and m.track_running_stats]
-    if not norms:
+    """``fn(*args)``, the forward of ``module``, under gradient checkpointing: the
+    activations inside are not kept for the backward pass but recomputed there. The
+    batch norms of ``module`` are recomputed with the batch's statistics without
+    updating their running statistics again, so buffers end as without checkpointing
+    (``torch.utils.checkpoint`` alone, as mmcv and timm use it, updates them twice).
+
+    Args:
+        fn (callable): what to run, ``module`` or a method of it.
+        module (nn.Module): whose batch norms ``fn`` runs.
+        *args: the inputs of ``fn``.
+    """
+    norms = _tracking_norms(module)
+    # Compiled graphs recompute only what the backward pass needs, without the norms'
+    # buffer updates; torch.compile takes no context of ours there.
+    if not norms or torch.compiler.is_compiling():
         return checkpoint(fn, *args, use_reentrant=False)
     return checkpoint(fn, *args, use_reentrant=False,
-                      context_fn=lambda: (contextlib.nullcontext(), _running_stats_kept(norms)))
+                      context_fn=lambda: (contextlib.nullcontext(), _RunningStatsKept(norms)))
 
 
 def maybe_checkpoint(module, x, with_cp):
-    """``module(x)``, checkpointed (``checkpointed``) when ``with_cp`` is set, in
-    training with gradients on: less memory for one more forward of ``module``."""
+    """``module(x)``, through ``checkpointed`` when ``with_cp`` is set, in training with
+    gradients on: less memory for one more forward of ``module``.
+
+    Args:
+        module (nn.Module): the module to run.
+        x (Tensor): its input.
+        with_cp (bool): checkpoint it.
+    """
     if with_cp and module.training and torch.is_grad_enabled():
         return checkpointed(module, module, x)
     return module(x)

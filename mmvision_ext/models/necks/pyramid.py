@@ -20,8 +20,8 @@ class IsotropicPyramidNeck(BaseModule):
         num_inputs: 4 maps from 4 blocks (ViT, CaiT, ResMLP), or 1 map used at
             every level (PatchConvNet, which uses only its final output).
         norm_cfg: norm between the two transposed convs (SyncBN for multi-GPU).
-        with_cp (bool): gradient checkpointing of level 1, whose stride-8 maps inside
-            are what the neck would otherwise keep for the backward pass. Default: False.
+        with_cp: gradient checkpointing of level 1, whose stride-8 maps inside are
+            what the neck would otherwise keep for the backward pass. Default: False.
         init_cfg: mmengine initialisation.
     """
 

@@ -269,11 +269,21 @@ def set_launcher_env(local_rank):
         os.environ['LOCAL_RANK'] = str(local_rank)
 
 
+def _destroy_process_group():
+    # A process group left to the interpreter's exit can abort a finished process: gloo's
+    # threads outlived it once in a 2-process test ("terminate called without an active
+    # exception", exit code -6, after the metrics were written).
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 class user_errors:
     """Context of a tool's work: a user mistake ends the process with one ``error:`` line
     (``mmvision_ext.errors``). If it happens before ``started`` is set, what the run
     had created in ``work_dir`` (mmengine's timestamped log folder) is removed again, so
-    a refused command leaves the work dir as it found it.
+    a refused command leaves the work dir as it found it. A distributed run that ends
+    without error destroys its process group.
 
     Set ``cfg`` once the config is loaded: unknown config keys are then named."""
 
@@ -308,7 +318,10 @@ class user_errors:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc is None or isinstance(exc, (SystemExit, KeyboardInterrupt)):
+        if exc is None:
+            _destroy_process_group()
+            return False
+        if isinstance(exc, (SystemExit, KeyboardInterrupt)):
             return False
         if self._work_dir and not self.started and osp.isdir(self._work_dir) \
                 and self._is_user_error(exc):

@@ -270,9 +270,8 @@ def set_launcher_env(local_rank):
 
 
 def _destroy_process_group():
-    # A process group left to the interpreter's exit can abort a finished process: gloo's
-    # threads outlived it once in a 2-process test ("terminate called without an active
-    # exception", exit code -6, after the metrics were written).
+    # Destroyed here rather than by the interpreter's exit, where its threads can abort
+    # a process whose work is done ("terminate called without an active exception").
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

@@ -44,6 +44,14 @@ def load_tool(relpath):
     return runpy.run_path(str(ROOT / relpath), run_name='tool')
 
 
+def assert_tensors_close(a, b, atol):
+    """Two name -> tensor mappings (state dicts, gradients) hold the same names and,
+    name by name, values within ``atol``."""
+    assert a.keys() == b.keys()
+    for name, value in a.items():
+        assert torch.allclose(value.float(), b[name].float(), atol=atol), name
+
+
 def saved_activation_bytes(fn, module):
     """``fn()`` and the bytes of the distinct tensors, other than ``module``'s parameters,
     that autograd keeps for its backward pass. A checkpointed region counts with its

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 import mmvision_ext  # noqa: F401
-from conftest import ROOT, load_tool, run_tool, saved_activation_bytes
+from conftest import ROOT, assert_tensors_close, load_tool, run_tool, saved_activation_bytes
 from mmvision_ext.analysis import count_flops, count_params, tensor_forward
 from mmvision_ext.apis import get_pooling_attention, init_model
 from mmvision_ext.converters import build_classifier, convert_checkpoint
@@ -313,9 +313,7 @@ def test_gradient_checkpointing_keeps_the_gradients_and_drops_the_activations(cl
         out.square().mean().backward()
         grads.append({n: p.grad for n, p in model.named_parameters() if p.grad is not None})
         kept.append(nbytes)
-    assert grads[0].keys() == grads[1].keys()
-    for name, grad in grads[0].items():
-        assert torch.allclose(grad, grads[1][name], atol=1e-6), name
+    assert_tensors_close(grads[0], grads[1], atol=1e-6)
     # What is kept is the input of each block (and of PatchConvNet's stem, whose maps
     # are larger than the trunk's): about a tenth of the activations of these blocks.
     assert kept[1] < 0.15 * kept[0], kept
@@ -334,8 +332,7 @@ def test_checkpointed_batch_norms_update_their_statistics_once():
         loss.backward()
         states.append(model.state_dict())
     assert states[1]['blocks.0.norm1.num_batches_tracked'] == 1
-    for name, value in states[0].items():
-        assert torch.allclose(value.float(), states[1][name].float(), atol=1e-6), name
+    assert_tensors_close(states[0], states[1], atol=1e-6)
 
 
 def test_layer_ids_for_layer_decay():

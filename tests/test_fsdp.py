@@ -6,7 +6,7 @@ import subprocess
 
 import torch
 
-from conftest import ROOT, run_tool
+from conftest import ROOT, assert_tensors_close, run_tool
 
 DEMO = 'configs/upernet_patchconvnet_demo_synthetic.py'
 
@@ -61,10 +61,8 @@ def test_fsdp_trains_as_ddp_and_its_checkpoint_tests_and_resumes(tmp_path):
     assert fsdp_losses == ddp_losses  # as logged, 4 decimals
     sharded = _weights(tmp_path / 'fsdp/iter_3.pth')
     replicated = _weights(tmp_path / 'ddp/iter_3.pth')
-    assert sharded.keys() == replicated.keys()
     assert all(type(v) is torch.Tensor for v in sharded.values())  # gathered, not DTensors
-    for k, v in sharded.items():
-        assert torch.allclose(v.float(), replicated[k].float(), atol=1e-5), k
+    assert_tensors_close(sharded, replicated, atol=1e-5)
 
     test = run_tool('tools/test.py', DEMO, tmp_path / 'fsdp/iter_3.pth', '--work-dir',
                     tmp_path / 'test', '--cfg-options', *_opts(data, 3))

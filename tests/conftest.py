@@ -16,6 +16,21 @@ torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'long(seconds): a test that takes about that long '
+                                       'on the CI machine; the longest run first')
+
+
+def pytest_collection_modifyitems(items):
+    """Longest tests first. pytest-xdist hands out the shared-fixture groups first, then
+    the other tests in this order: a long test handed out last keeps one worker busy
+    alone at the end (the Grafit test did, for 50 s of the suite)."""
+    def seconds(item):
+        marker = item.get_closest_marker('long')
+        return marker.args[0] if marker else 0
+    items.sort(key=seconds, reverse=True)
+
+
 @pytest.fixture(autouse=True, scope='session')
 def one_math_thread_per_worker():
     """Both workers import every test module: one that sets torch's thread count at import

@@ -737,6 +737,7 @@ LEARN = {
 }
 
 
+@pytest.mark.long(45)
 @pytest.mark.parametrize('family', list(LEARN))
 def test_recipe_learns(tmp_path, imagenet_root, family):
     """The family's recipe config (tiny model, every component on: its augmentation,

@@ -125,6 +125,7 @@ def test_bad_sizes_are_refused(tmp_path, bad):
         make_dataset('coco', str(tmp_path), **args)
 
 
+@pytest.mark.long(50)
 def test_make_demo_runs_end_to_end_and_reports_its_pictures(tmp_path):
     """tools/demo.py (what `make demo` runs), shortened to 4 training iterations: data,
     training, single- and multi-scale evaluation, labelled overlays and the training

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 
+import pytest
 import torch
 
 from conftest import ROOT, assert_tensors_close, run_tool
@@ -43,6 +44,7 @@ def _weights(path):
     return {k.removeprefix('module.'): v for k, v in state.items()}
 
 
+@pytest.mark.long(50)
 def test_fsdp_trains_as_ddp_and_its_checkpoint_tests_and_resumes(tmp_path):
     """Three iterations sharded (each backbone block its own unit) and checkpointed (as
     the largest models train) give the losses, weights and buffers of DDP without

@@ -243,6 +243,7 @@ def _train_and_test(config, root, work):
     return json.loads(log.read_text().strip().splitlines()[-1]), last, data
 
 
+@pytest.mark.long(200)
 def test_grafit_ranks_fine_classes_better_than_coarse_cross_entropy(two_level_root,
                                                                    tmp_path):
     """The synthetic set: 5 shapes (coarse), each in 4 patterns (20 fine classes). Trained

@@ -90,6 +90,7 @@ def test_setup_is_a_noop_when_up_to_date():
     assert proc.returncode == 0 and 'up to date' in proc.stdout
 
 
+@pytest.mark.long(30)
 def test_wheel_ships_configs_and_tools(tmp_path):
     """``pip install`` of the wheel (not editable) into a new environment that already
     has the stack installs nothing else, and from a folder outside the checkout the

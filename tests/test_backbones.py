@@ -109,11 +109,12 @@ DENSE = [
     (DeiTViT, dict(arch='t', distilled=True), (3, 11), 192),
     (CaiT, dict(arch='xxs24'), (7, 11, 15, 23), 192),
     (PatchConvNet, dict(arch='s60'), (59,), 384),
+    (PatchConvNet, dict(arch='s20', stem='linear'), (19,), 384),
 ]
 
 
 @pytest.mark.parametrize('cls,kwargs,out_indices,dim', DENSE,
-                         ids=[d[0].__name__ for d in DENSE])
+                         ids=[d[0].__name__ + '-' + d[1]['arch'] for d in DENSE])
 @pytest.mark.parametrize('hw', [(512, 512), (512, 683), (640, 640)])
 def test_dense_maps_for_any_size(cls, kwargs, out_indices, dim, hw):
     model = cls(**kwargs, out_indices=out_indices).eval()
@@ -297,6 +298,13 @@ def test_frozen_stages_freeze_embedding_and_first_blocks():
     assert not any(n.startswith('blocks.2.') for n in frozen)
     bn = PatchConvNet(arch='s60', norm='BN', frozen_stages=1).train()
     assert not bn.blocks[0].norm1.training and bn.blocks[1].norm1.training
+    # Everything frozen but the final norm: the embedding's dropout is off too, so the
+    # frozen part gives the same features at every step.
+    model = DeiT3ViT(arch='t', frozen_stages=12, drop_rate=0.1, out_type='tokens').train()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(x)[0], model(x)[0])
+    assert not CaiT(arch='xxs24', frozen_stages=0).train().pos_drop.training
 
 
 @pytest.mark.parametrize('cls,kwargs', [(DeiT3ViT, dict(arch='t')), (CaiT, dict(arch='xxs24')),

@@ -135,6 +135,24 @@ def test_features_only_and_intermediates(s60_weights):
     assert len(net2.model.backbone.blocks) == 3
 
 
+def test_pruned_model_runs_and_out_of_range_blocks_are_refused():
+    """After timm's prune_intermediate_layers the model runs on the blocks it kept; a
+    block index out of range is an error, as in timm, not another block."""
+    net = timm.create_model('patchconvnet_s60_224', num_classes=10).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with pytest.raises(ValueError, match='out of range'):
+        net.forward_intermediates(x, indices=[60])
+    assert net.prune_intermediate_layers(indices=[10]) == [10]
+    assert len(net.backbone.blocks) == len(net.feature_info) == 11
+    with torch.no_grad():
+        block10, = net.forward_intermediates(x, indices=[-1], intermediates_only=True,
+                                             output_fmt='NHWC')
+        assert torch.equal(net.forward_features(x), block10.flatten(1, 2))
+        assert net(x).shape == (1, 384)  # the head pruned: pooled features
+    with pytest.raises(ValueError, match='out of range'):
+        net.forward_intermediates(x, indices=[11])
+
+
 def test_init_model_refuses_a_checkpoint_of_another_model(s60_weights):
     """Inference tools load through init_model: a checkpoint of another number of classes
     or another model is one clear error, not mmengine's warning and random weights."""

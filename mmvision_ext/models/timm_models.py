@@ -119,7 +119,12 @@ class PatchConvNetClassifier(nn.Module):
     def prune_intermediate_layers(self, indices=1, prune_norm=False, prune_head=True):
         """Drop the blocks after the last one ``indices`` asks for (and the head)."""
         take = self._take_indices(len(self.backbone.blocks), indices)
-        self.backbone.blocks = self.backbone.blocks[:max(take) + 1]
+        depth = max(take) + 1
+        self.backbone.blocks = self.backbone.blocks[:depth]
+        # The trunk's default output is its last block: the new last one.
+        self.backbone.out_indices = (depth - 1,)
+        self.backbone.num_layers = depth
+        self.feature_info = self.feature_info[:depth]
         if prune_head:
             self.reset_classifier(0)
         return sorted(take)
@@ -144,10 +149,19 @@ class PatchConvNetClassifier(nn.Module):
 
     @staticmethod
     def _take_indices(depth, indices):
+        """Block indices of timm's ``indices`` (the last n blocks, or indices, negative
+        counting from the end); out of range is an error, as in timm."""
         if indices is None:
             indices = depth
         if isinstance(indices, int):
+            if not 0 < indices <= depth:
+                raise ValueError(f'indices={indices}: the model has {depth} blocks; ask for '
+                                 f'the last 1 to {depth}')
             return list(range(depth - indices, depth))
+        for i in indices:
+            if not -depth <= i < depth:
+                raise ValueError(f'block index {i} is out of range: the model has {depth} '
+                                 f'blocks (0 to {depth - 1}, or -{depth} to -1)')
         return [i % depth for i in indices]
 
 

@@ -40,7 +40,8 @@ class IsotropicBackbone(BaseModule):
         init_cfg (dict, optional): mmengine initialisation, e.g. a pretrained checkpoint.
     """
     arch_zoo: dict = {}
-    # Parameter-name prefixes that belong to the embedding (layer id 0, frozen first).
+    # Names of the embedding's modules and parameters: layer id 0, and frozen (the
+    # modules put in eval mode, their dropout included) with frozen_stages >= 0.
     embed_params: tuple = ('patch_embed',)
     # Name of the family in config names (``configs/cls_<family>_<arch>_in1k.py``).
     family: str = ''

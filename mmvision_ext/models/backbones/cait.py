@@ -99,7 +99,7 @@ class CaiT(IsotropicBackbone):
         'm48': _cait(768, 48, 16, 1e-6),
     }
     family = 'cait'
-    embed_params = ('patch_embed', 'pos_embed')
+    embed_params = ('patch_embed', 'pos_embed', 'pos_drop')
     num_prefix_tokens = 0
     # The official model's class-attention stage is ClassAttentionClsHead here.
     official_head_keys = ('cls_token', 'blocks_token_only.', 'norm.', 'head.')

@@ -46,12 +46,14 @@ class ConvStem(nn.Module):
         self.proj = nn.Sequential(*layers)
 
     def forward(self, x):
-        return self.proj(x)
+        return self.proj(IsotropicBackbone.pad_to_patch_multiple(x, 16))
 
 
 class LinearStem(nn.Module):
     """Table 5.7's "conv-stem -> linear projection": one 16x16 stride-16 convolution, a
-    linear map of each patch as in ViT.
+    linear map of each patch as in ViT. Like ViT's, it zero-pads the image's right and
+    bottom to a multiple of 16, so that no border is left out: (ceil(H/16), ceil(W/16))
+    patches, the grid of the convolutional stem.
 
     Args:
         in_channels (int): image channels.
@@ -63,7 +65,7 @@ class LinearStem(nn.Module):
         self.proj = nn.Conv2d(in_channels, dim, 16, stride=16)
 
     def forward(self, x):
-        return self.proj(x)
+        return self.proj(IsotropicBackbone.pad_to_patch_multiple(x, 16))
 
 
 class PointwiseConv(nn.Conv2d):

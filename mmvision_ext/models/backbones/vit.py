@@ -19,7 +19,7 @@ from .base import IsotropicBackbone, check_image, official_depth, official_grid
 
 class _VisionTransformer(IsotropicBackbone):
     """Shared ViT trunk; the two registered families differ only in their table and flags."""
-    embed_params = ('patch_embed', 'cls_token', 'dist_token', 'pos_embed')
+    embed_params = ('patch_embed', 'cls_token', 'dist_token', 'pos_embed', 'pos_drop')
     layer_scale = True           # LayerScale on both residual branches
     pos_embed_on_prefix = False  # True: pos_embed also has rows for the class/dist tokens
     drop_path_schedule = 'constant'  # or 'linear' in depth

@@ -23,7 +23,8 @@ from ..layers import ClassAttentionBlock, init_weights, Mlp
 
 @MODELS.register_module()
 class TokenPoolClsHead(ClsHead):
-    """Linear classifier on the class token (``pool='cls'``) or the mean patch (``'avg'``).
+    """Linear classifier on the class token (``pool='cls'``) or the mean of all tokens
+    (``'avg'``: for token-free trunks such as ResMLP, the mean patch).
 
     Args:
         num_classes (int): classes.

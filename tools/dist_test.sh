@@ -3,6 +3,7 @@
 # deprecated torch.distributed.launch). Usage:
 #   bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
 # Environment: NNODES, NODE_RANK, PORT, MASTER_ADDR (as mmseg/mmdet).
+[ $# -ge 3 ] || { echo "usage: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]" >&2; exit 2; }
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
@@ -22,6 +23,6 @@ exec "$PY" -m torch.distributed.run \
     --nproc_per_node=$GPUS \
     --master_port=$PORT \
     "$DIR/test.py" \
-    $CONFIG \
-    $CHECKPOINT \
+    "$CONFIG" \
+    "$CHECKPOINT" \
     --launcher pytorch "${@:4}"

@@ -3,6 +3,7 @@
 # deprecated torch.distributed.launch). Usage:
 #   bash tools/dist_train.sh CONFIG GPUS [train.py options]
 # Environment: NNODES, NODE_RANK, PORT, MASTER_ADDR (as mmseg/mmdet).
+[ $# -ge 2 ] || { echo "usage: bash tools/dist_train.sh CONFIG GPUS [train.py options]" >&2; exit 2; }
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
@@ -21,5 +22,5 @@ exec "$PY" -m torch.distributed.run \
     --nproc_per_node=$GPUS \
     --master_port=$PORT \
     "$DIR/train.py" \
-    $CONFIG \
+    "$CONFIG" \
     --launcher pytorch "${@:3}"

@@ -34,7 +34,11 @@ die() { printf '[gpu-pack] ERROR: %s\n' "$*" >&2; exit 1; }
 version() { "$VPY" -c "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))" "$1"; }
 PIP=("$VPY" -m pip --disable-pip-version-check -q)
 
-rm -rf "$DEST" && mkdir -p "$DEST"
+# Re-packing replaces an earlier pack (marked by .gpu_pack), never a folder of the user's.
+if [[ -d "$DEST" && -n "$(ls -A "$DEST")" && ! -f "$DEST/.gpu_pack" ]]; then
+  die "$DEST exists and is not a folder this script made; name a new or empty one"
+fi
+rm -rf "$DEST" && mkdir -p "$DEST" && touch "$DEST/.gpu_pack"
 : > "$DEST/requirements.txt"
 for name in "${PURE[@]}"; do
   spec="$name==$(version "$name")"

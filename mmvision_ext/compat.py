@@ -74,19 +74,50 @@ MMDistributedDataParallel.__init__ = ddp_init
 # contiguous copy (the fix suggested upstream in open-mmlab/mmcv#2203); NCHW
 # inputs pass through untouched. An mmcv built without its compiled ops has no RoIAlign
 # to fix (and no Mask R-CNN): the package and the backbones import without them.
+#
+# --- 3b. mmcv's RoIAlign and NMS under bfloat16 autocast (train.py --amp) ---------------
+# Their compiled kernels are dispatched for float and double (and half on CUDA), not
+# bfloat16, which --amp picks on CPUs and Ampere+ GPUs: Mask R-CNN then stopped at its
+# first NMS ('expected scalar type Float but found BFloat16'). bfloat16 inputs run in
+# float32, and RoIAlign's output and gradients go back to bfloat16 (mmdet writes the
+# output into a tensor of the features' dtype); other dtypes run as before.
 try:
+    from mmcv.ops.nms import NMSop  # noqa: E402
     from mmcv.ops.roi_align import RoIAlignFunction  # noqa: E402
 except ImportError:
-    RoIAlignFunction = None
+    NMSop = RoIAlignFunction = None
 
 
-def roi_align_forward(ctx, input, *args, **kwargs):
-    return _roi_align_forward(ctx, input.contiguous(), *args, **kwargs)
+def _float_if_bf16(*tensors):
+    if any(t.dtype == torch.bfloat16 for t in tensors):
+        return tuple(t.float() for t in tensors)
+    return tensors
+
+
+def roi_align_forward(ctx, input, rois, *args, **kwargs):
+    dtype = input.dtype
+    input, rois = _float_if_bf16(input.contiguous(), rois)
+    return _roi_align_forward(ctx, input, rois, *args, **kwargs).to(dtype)
+
+
+def roi_align_backward(ctx, grad_output):
+    if grad_output.dtype != torch.bfloat16:
+        return _roi_align_backward(ctx, grad_output)
+    grad_input, *rest = _roi_align_backward(ctx, grad_output.float())
+    return (grad_input.to(torch.bfloat16), *rest)
+
+
+def nms_forward(ctx, bboxes, scores, *args, **kwargs):
+    return _nms_forward(ctx, *_float_if_bf16(bboxes, scores), *args, **kwargs)
 
 
 if RoIAlignFunction is not None:
     _roi_align_forward = RoIAlignFunction.forward
     RoIAlignFunction.forward = staticmethod(roi_align_forward)
+    _roi_align_backward = RoIAlignFunction.backward
+    RoIAlignFunction.backward = staticmethod(roi_align_backward)
+    _nms_forward = NMSop.forward
+    NMSop.forward = staticmethod(nms_forward)
 
 
 # --- 4. mmcv's adjust_hue with a negative hue shift under numpy 2 -------------------------

@@ -112,6 +112,30 @@ def test_roi_align_reads_channels_last_maps_correctly():
     torch.testing.assert_close(x.grad, ref.grad)
 
 
+def test_roi_align_and_nms_take_bfloat16():
+    """train.py --amp autocasts to bfloat16, which mmcv's RoIAlign and NMS kernels lack
+    (Mask R-CNN stopped at its first NMS): they compute in float32; RoIAlign gives and
+    backpropagates bfloat16, as mmdet expects of it."""
+    from mmcv.ops import RoIAlign, batched_nms
+    feat = torch.randn(1, 4, 16, 16, requires_grad=True)
+    rois = torch.tensor([[0, 1., 2., 9., 12.], [0, 4., 0., 15., 7.]])
+    layer = RoIAlign((3, 3), spatial_scale=1.0, sampling_ratio=2)
+    expected = layer(feat, rois)
+    expected.square().sum().backward()
+    x = feat.detach().bfloat16().requires_grad_()
+    got = layer(x, rois.bfloat16())
+    got.square().sum().backward()
+    assert got.dtype == x.grad.dtype == torch.bfloat16
+    torch.testing.assert_close(got.float(), expected, atol=0.05, rtol=0.02)
+    torch.testing.assert_close(x.grad.float(), feat.grad, atol=0.05, rtol=0.02)
+
+    boxes = torch.tensor([[0., 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30], [0, 0, 10, 10]])
+    scores = torch.tensor([0.9, 0.8, 0.7, 0.6])
+    _, keep = batched_nms(boxes.bfloat16(), scores.bfloat16(), torch.tensor([0, 0, 0, 1]),
+                          dict(type='nms', iou_threshold=0.5))
+    assert keep.tolist() == [0, 2, 3]
+
+
 def test_negative_hue_shift_rotates_the_hue():
     """mmcv's adjust_hue fails on numpy 2 for a negative shift (ColorJitter with hue > 0
     draws one half of the time); fixed, -h undoes +h, as a rotation does."""

@@ -108,6 +108,20 @@ def check_load_from(cfg):
             f'tools/model_converters/official2mmvx.py OFFICIAL.pth {ckpt}`')
 
 
+def check_work_dir_is_free(cfg):
+    """A new run (not ``--resume``) would write its checkpoints over those an earlier run
+    left in the work dir, and point ``last_checkpoint`` at its own: refused."""
+    if cfg.get('resume'):
+        return
+    work_dir = cfg.work_dir
+    names = sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) \
+        if osp.isdir(work_dir) else []
+    if names or osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+        shown = ', '.join(names[:3]) + (', ...' if len(names) > 3 else '') or 'last_checkpoint'
+        raise UserError(f'{work_dir} holds the checkpoints of an earlier run ({shown}); '
+                        'continue it with --resume, or train into another --work-dir')
+
+
 def check_teacher(cfg):
     """A distillation config's teacher config and checkpoint exist."""
     model = cfg.get('model', {})

@@ -266,6 +266,19 @@ def test_truncated_newest_checkpoint_is_skipped_on_resume(short_run, tmp_path):
     assert 'resumed epoch: 0, iter: 4' in log
 
 
+def test_new_run_refuses_a_work_dir_with_checkpoints(short_run, tmp_path):
+    """Training again into a work dir without --resume would replace the earlier run's
+    checkpoints (and last_checkpoint) with its own: one line, nothing touched."""
+    config, work = short_run
+    work = copy_work(work, tmp_path / 'work')
+    before = digests(work)
+    proc = train(config, work)
+    assert_one_line_error(proc, 'holds the checkpoints of an earlier run (iter_4.pth, '
+                                'iter_8.pth); continue it with --resume')
+    assert digests(work) == before
+    assert (work / 'last_checkpoint').read_text().endswith('iter_8.pth')
+
+
 def test_explicit_resume_from_a_truncated_checkpoint_is_refused(short_run, tmp_path):
     config, work = short_run
     broken = tmp_path / 'iter_8.pth'

@@ -128,7 +128,10 @@ def main(argv=None):
                        f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
                        f'param_scheduler.1.end={args.iters}']
     start = time.time()
-    run(['tools/train.py', CONFIG, '--work-dir', work_dir, *verbose, '--cfg-options', *train_opts])
+    # --resume: a second `make demo` continues the first run's training (or, if it ended,
+    # evaluates again) instead of writing over its checkpoints; `make clean-demo` starts over.
+    run(['tools/train.py', CONFIG, '--work-dir', work_dir, '--resume', *verbose,
+         '--cfg-options', *train_opts])
     train_seconds = time.time() - start
     checkpoint = osp.join(work_dir, open(osp.join(work_dir, 'last_checkpoint')).read().strip()
                           .split('/')[-1])

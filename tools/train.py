@@ -18,7 +18,8 @@ from mmvision_ext.engine.checkpoint import check_checkpoint_file
 from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import (
     add_config_and_launcher_args, check_crop_size, check_datasets, check_load_from,
-    check_pretrained, check_teacher, load_config, set_launcher_env, user_errors
+    check_pretrained, check_teacher, check_work_dir_is_free, load_config, set_launcher_env,
+    user_errors
 )
 
 
@@ -83,6 +84,7 @@ def main(argv=None):
             check_checkpoint_file(args.resume, 'checkpoint to resume from')
             cfg.resume, cfg.load_from = True, osp.abspath(args.resume)
         check_load_from(cfg)  # after --resume, which replaces load_from
+        check_work_dir_is_free(cfg)
 
         if args.fsdp:
             cfg.runner_type = 'FlexibleRunner'

@@ -24,7 +24,8 @@ DATASET_HINTS = {
     'CocoDataset': (
         'Put COCO 2017 under data/coco/ (annotations/instances_{train,val}2017.json, '
         'train2017/, val2017/), or set --cfg-options train_dataloader.dataset.data_root=... '
-        '(val/test likewise). A small synthetic set in the same layout: '
+        '(val/test likewise, and val_evaluator.ann_file, test_evaluator.ann_file). A small '
+        'synthetic set in the same layout: '
         'python tools/make_demo_data.py data/synthetic_coco --task coco'),
     'ImageNet': (
         'Put ImageNet-1k under data/imagenet/ as train/<class>/*.JPEG and val/<class>/*.JPEG '
@@ -193,6 +194,17 @@ def check_datasets(cfg, loaders):
                     raise UserError(
                         f'{kind} {what} not found: {osp.abspath(path)} ({name}.dataset). '
                         + DATASET_HINTS.get(kind, 'Fix the dataset paths in the config.'))
+        # The COCO metric reads the annotations again, from its own ann_file: found
+        # missing only after training, at the first validation, if not checked here.
+        evaluator = name.replace('_dataloader', '_evaluator')
+        metrics = cfg.get(evaluator) or []
+        for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+            ann = metric.get('ann_file')
+            if ann and not osp.isfile(ann):
+                raise UserError(
+                    f'{metric.get("type", "metric")} annotation file not found: '
+                    f'{osp.abspath(ann)} ({evaluator}.ann_file); set --cfg-options '
+                    f'{evaluator}.ann_file=... to the annotations of {name}.dataset')
 
 
 def backbone_patch_size(cfg):
@@ -268,11 +280,26 @@ def task_of(cfg):
     return {'mmseg': 'seg', 'mmdet': 'det', 'mmpretrain': 'cls'}.get(cfg.get('default_scope'))
 
 
+def add_cfg_options_arg(parser):
+    """--cfg-options key=value ..., as mmseg's and mmdet's tools take it."""
+    from mmengine.config import DictAction
+
+    class CfgOptions(DictAction):
+        # mmengine's action, with a pair lacking '=' one argparse error, not a traceback.
+        def __call__(self, parser, namespace, values, option_string=None):
+            for value in values:
+                if '=' not in value:
+                    parser.error(f'{option_string} takes key=value pairs, got {value!r} '
+                                 '(e.g. train_cfg.max_iters=1000)')
+            super().__call__(parser, namespace, values, option_string)
+
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions, metavar='KEY=VALUE',
+                        help='override config settings (as in mmseg/mmdet)')
+
+
 def add_config_and_launcher_args(parser):
     """--cfg-options, --launcher and --local_rank, as mmseg's and mmdet's tools take them."""
-    from mmengine.config import DictAction
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (as in mmseg/mmdet)')
+    add_cfg_options_arg(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)

@@ -243,6 +243,21 @@ def test_missing_coco_annotation_file_is_named(coco_root, tmp_path):
     assert proc.returncode != 0 and 'Traceback' not in proc.stderr
     assert 'CocoDataset annotation file not found' in proc.stderr
     assert 'instances_train2017.json' in proc.stderr and 'data/coco' in proc.stderr
+    # The data found, the metric's own copy of the annotations not: named before training.
+    opts = data_opts(coco_root)[:3] + [f'val_evaluator.ann_file={tmp_path}/nowhere.json']
+    proc = run_tool('tools/train.py', DEMO, '--work-dir', tmp_path / 'w', '--cfg-options',
+                    *opts, check=False)
+    assert proc.returncode != 0 and 'Traceback' not in proc.stderr
+    assert f'annotation file not found: {tmp_path}/nowhere.json (val_evaluator.ann_file)' \
+        in proc.stderr
+    assert not (tmp_path / 'w').exists()
+
+
+def test_cfg_options_without_a_value_is_named(tmp_path):
+    proc = run_tool('tools/train.py', DEMO, '--work-dir', tmp_path / 'w', '--cfg-options',
+                    'train_cfg.max_epochs', check=False)
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+    assert "--cfg-options takes key=value pairs, got 'train_cfg.max_epochs'" in proc.stderr
 
 
 def test_image_smaller_than_the_backbone_can_take():

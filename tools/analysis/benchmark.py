@@ -20,11 +20,11 @@ import argparse
 import json
 
 import torch
-from mmengine.config import DictAction
 
 from mmvision_ext.analysis import count_flops, tensor_forward
 from mmvision_ext.apis import init_model
 from mmvision_ext.benchmark import make_step, measure, memory_mib
+from mmvision_ext.runner_utils import add_cfg_options_arg
 
 
 def main(argv=None):
@@ -38,8 +38,7 @@ def main(argv=None):
     parser.add_argument('--train', action='store_true')
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--runs', type=int, default=10)
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='key=value overrides, e.g. model.backbone.with_cp=True')
+    add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
     h, w = args.shape[0], args.shape[-1]
     device = torch.device(args.device)

@@ -10,9 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from mmengine.config import DictAction
-
-from mmvision_ext.runner_utils import user_errors
+from mmvision_ext.runner_utils import add_cfg_options_arg, user_errors
 
 
 def main(argv=None):
@@ -20,8 +18,7 @@ def main(argv=None):
     parser.add_argument('config', help='config file or config name')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', default='confusion_matrix.png', help='PNG to write')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='key=value overrides, as in tools/test.py')
+    add_cfg_options_arg(parser)
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
     with user_errors() as run:

@@ -10,10 +10,10 @@ import json
 import sys
 
 import torch
-from mmengine.config import DictAction
 
 from mmvision_ext.analysis import count_flops, count_params, tensor_forward
 from mmvision_ext.apis import init_model
+from mmvision_ext.runner_utils import add_cfg_options_arg
 
 
 def main(argv=None):
@@ -22,8 +22,7 @@ def main(argv=None):
     parser.add_argument('--shape', type=int, nargs='+', default=[224],
                         help='input H [W] (default 224; W defaults to H)')
     parser.add_argument('--json', action='store_true', help='end with one JSON line')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='key=value overrides, as in tools/train.py')
+    add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
     if len(args.shape) not in (1, 2):
         sys.exit('error: --shape takes H or H W')

@@ -12,9 +12,7 @@ separates images that share a coarse label. Prints the figures and writes --out 
 import argparse
 import json
 
-from mmengine.config import DictAction
-
-from mmvision_ext.runner_utils import user_errors
+from mmvision_ext.runner_utils import add_cfg_options_arg, user_errors
 
 
 def main(argv=None):
@@ -24,8 +22,7 @@ def main(argv=None):
     parser.add_argument('--splits', type=int, default=10, help='random splits (thesis: 10)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', default='separability.json', help='JSON to write')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='key=value overrides, as in tools/test.py')
+    add_cfg_options_arg(parser)
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
     with user_errors() as run:

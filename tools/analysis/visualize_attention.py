@@ -19,12 +19,12 @@ import sys
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.config import DictAction
 
 import mmvision_ext  # noqa: F401  (compatibility fixes and registration)
 from mmvision_ext.registry import MODELS
 from mmvision_ext.errors import UserError
-from mmvision_ext.runner_utils import check_checkpoint_matches, load_config, user_errors
+from mmvision_ext.runner_utils import (add_cfg_options_arg, check_checkpoint_matches,
+                                       load_config, user_errors)
 
 SUPPORTED = 'CaiT and PatchConvNet classifiers (configs/cls_cait_*, configs/cls_patchconvnet_*)'
 
@@ -45,8 +45,7 @@ def parse_args(argv=None):
     parser.add_argument('--alpha', type=float, default=0.5, help='weight of the heat map')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     parser.add_argument('--force', action='store_true', help='overwrite existing outputs')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='key=value overrides, as in tools/train.py')
+    add_cfg_options_arg(parser)
     return parser.parse_args(argv)
 
 

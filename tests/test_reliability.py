@@ -341,6 +341,13 @@ def assert_one_line_error(proc, culprit):
     assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
 
 
+def test_analysis_tools_name_config_mistakes():
+    demo = 'upernet_patchconvnet_demo_synthetic'
+    for tool in ('tools/analysis/get_flops.py', 'tools/analysis/benchmark.py'):
+        proc = run_tool(tool, demo, '--cfg-options', 'model.backbone.fooo=1', check=False)
+        assert_one_line_error(proc, "model.backbone.fooo: PatchConvNet has no argument 'fooo'")
+
+
 def test_unreadable_training_image_is_named(tmp_path, ade_root):
     import shutil
     data = tmp_path / 'ade'

@@ -24,7 +24,7 @@ import torch
 from mmvision_ext.analysis import count_flops, tensor_forward
 from mmvision_ext.apis import init_model
 from mmvision_ext.benchmark import make_step, measure, memory_mib
-from mmvision_ext.runner_utils import add_cfg_options_arg
+from mmvision_ext.runner_utils import add_cfg_options_arg, load_config, user_errors
 
 
 def main(argv=None):
@@ -40,10 +40,16 @@ def main(argv=None):
     parser.add_argument('--runs', type=int, default=10)
     add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
+    if len(args.shape) not in (1, 2):
+        parser.error('--shape takes H or H W')
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: torch sees no GPU here; use --device cpu')
     h, w = args.shape[0], args.shape[-1]
     device = torch.device(args.device)
-    model = init_model(args.config, device='cpu', cfg_options=args.cfg_options)
-    net = tensor_forward(model, (h, w)).to(device)
+    with user_errors() as run:  # config mistakes: one line
+        run.cfg = load_config(args.config, args.cfg_options)
+        model = init_model(run.cfg, device='cpu')
+        net = tensor_forward(model, (h, w)).to(device)
     if args.compile:
         net = torch.compile(net)
     x = torch.randn(args.batch_size, 3, h, w, device=device)

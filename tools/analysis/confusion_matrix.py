@@ -30,10 +30,10 @@ def main(argv=None):
         from mmvision_ext.errors import UserError
         from mmvision_ext.runner_utils import check_datasets, task_of
         from mmvision_ext.visualization import plot_confusion_matrix
+        from mmvision_ext.runner_utils import load_config
         check_checkpoint_file(args.checkpoint)
-        model = init_model(args.config, args.checkpoint, device=args.device,
-                           cfg_options=args.cfg_options)
-        run.cfg = model.cfg
+        run.cfg = load_config(args.config, args.cfg_options)  # before the model: keys named
+        model = init_model(run.cfg, args.checkpoint, device=args.device)
         if task_of(model.cfg) != 'seg':
             raise UserError(f'{args.config} is not a segmentation config; the confusion '
                             'matrix counts pixels of semantic segmentation')

@@ -13,7 +13,7 @@ import torch
 
 from mmvision_ext.analysis import count_flops, count_params, tensor_forward
 from mmvision_ext.apis import init_model
-from mmvision_ext.runner_utils import add_cfg_options_arg
+from mmvision_ext.runner_utils import add_cfg_options_arg, load_config, user_errors
 
 
 def main(argv=None):
@@ -27,9 +27,11 @@ def main(argv=None):
     if len(args.shape) not in (1, 2):
         sys.exit('error: --shape takes H or H W')
     h, w = args.shape[0], args.shape[-1]
-    model = init_model(args.config, device='cpu', cfg_options=args.cfg_options)
-    with torch.no_grad():
-        flops = count_flops(tensor_forward(model, (h, w)), (torch.zeros(1, 3, h, w),))
+    with user_errors() as run:  # config mistakes: one line
+        run.cfg = load_config(args.config, args.cfg_options)
+        model = init_model(run.cfg, device='cpu')
+        with torch.no_grad():
+            flops = count_flops(tensor_forward(model, (h, w)), (torch.zeros(1, 3, h, w),))
     params = count_params(model)
     print(f'config: {args.config}\ninput: 1x3x{h}x{w}\n'
           f'params: {params / 1e6:.2f} M\nflops: {flops / 1e9:.2f} G (multiply-accumulates)')

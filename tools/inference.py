@@ -51,22 +51,31 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with user_errors():
         import mmcv
+        import torch
         from PIL import Image
 
         from mmvision_ext.engine.progress import quiet_known_warnings
         from mmvision_ext.inference import Predictor
         quiet_known_warnings()
         paths = image_paths(args.images)
-        predictor = Predictor(args.config, args.checkpoint, tta=args.tta, device=args.device)
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
+        if out.exists() and not out.is_dir():
+            raise UserError(f'--out {out} is a file; name a folder for the pictures and the JSON')
+        if args.device.startswith('cuda') and not torch.cuda.is_available():
+            raise UserError(f'--device {args.device}: torch sees no GPU here; use --device cpu')
+        predictor = Predictor(args.config, args.checkpoint, tta=args.tta, device=args.device)
         results = []
         for path, stem in zip(paths, output_stems(paths)):
-            # Read as the test pipeline reads it (mmcv, EXIF orientation applied).
-            img = mmcv.imread(str(path), channel_order='rgb')
+            # Read as the test pipeline reads it (mmcv, EXIF orientation applied); OpenCV
+            # raises on some files that are not images, returns None on others.
+            try:
+                img = mmcv.imread(str(path), channel_order='rgb')
+            except Exception:
+                img = None
             if img is None:
                 raise UserError(f'{path} is not a readable image')
             sample = predictor(path)
+            out.mkdir(parents=True, exist_ok=True)
             picture = out / f'{stem}_pred.png'
             predictor.paint(img, sample, picture, args.score_thr)
             result = dict(image=str(path), picture=str(picture), task=predictor.task,

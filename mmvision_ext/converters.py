@@ -5,6 +5,7 @@ The family and variant are read off the keys and shapes; the converted dict is
 checked key by key and shape by shape against the model it is meant for, and any
 mismatch is an error that names the keys.
 """
+import re
 from collections import OrderedDict
 
 import torch
@@ -113,8 +114,14 @@ def convert_checkpoint(ckpt, family=None):
         raise ConversionError(f'unknown family {family!r}; choose one of {", ".join(FAMILIES)}')
     cls = BACKBONES[detected]
     sd = OrderedDict((cls.official_key(k), v) for k, v in sd.items())
-    info = infer_variant(sd, detected)
-    out = cls.official_to_mmvx(sd)
+    try:
+        info = infer_variant(sd, detected)
+        out = cls.official_to_mmvx(sd)
+    except KeyError as e:
+        how = 'as asked' if family else 'as its keys suggest'
+        raise ConversionError(f'no {e.args[0]!r} in it, which a {detected} classifier ({how}) '
+                              'has: a checkpoint of another family, or weights without their '
+                              'classifier head') from None
     check_against_model(out, build_classifier(info, device='meta'))
     return out, info
 
@@ -124,12 +131,19 @@ def load_checkpoint_file(path):
     MMEngine's training checkpoints hold (``compat.MMENGINE_CHECKPOINT_GLOBALS``);
     pickles that need more are refused."""
     from mmvision_ext.compat import load_from_local
+    from mmvision_ext.engine.checkpoint import checkpoint_problem
     try:
         return load_from_local(str(path), map_location='cpu')
     except FileNotFoundError:
         raise
-    except Exception as e:  # the unpickler's message says which global it refused
+    except Exception as e:
+        problem = checkpoint_problem(str(path))
+        if problem:  # truncated download, not a checkpoint at all, ...
+            raise ConversionError(f'{path} is not a usable checkpoint: {problem}') from None
+        # The unpickler's long message names the global it refused.
+        refused = re.search(r'Unsupported global: GLOBAL (\S+)', str(e))
         raise ConversionError(
-            f'{path} cannot be loaded with weights_only=True ({e}). It contains objects '
-            'other than tensors; re-save its state dict with torch.save(sd) in a trusted '
-            'environment before converting.') from e
+            f'{path} holds objects other than tensors, which weights_only=True refuses '
+            f'({refused.group(1) if refused else str(e).splitlines()[0]}). Re-save its state dict with torch.save(sd) in a trusted '
+            'environment, or, for a file from a source you trust, convert it with '
+            'tools/model_converters/official2mmvx.py --trust-pickle') from None

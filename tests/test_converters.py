@@ -130,4 +130,24 @@ def test_pickled_code_is_refused_by_default(tmp_path):
         load_checkpoint_file(path)
     proc = run_tool('tools/model_converters/official2mmvx.py', path, tmp_path / 'o.pth',
                     check=False)
-    assert proc.returncode != 0 and re.search(r'weights_only=True', proc.stderr)
+    assert proc.returncode != 0 and 'Traceback' not in proc.stderr
+    # The class refused, and the way out for a file one trusts.
+    assert re.search(r'refuses \(\S*NotATensor\).*--trust-pickle', proc.stderr)
+
+
+def test_truncated_wrong_family_and_headless_checkpoints_are_named(tmp_path):
+    model = build_classifier(_info('deit3', 't'))
+    official = to_official(model, 'deit3')
+    path = tmp_path / 'deit3.pth'
+    torch.save(official, path)
+    truncated = tmp_path / 'truncated.pth'
+    truncated.write_bytes(path.read_bytes()[:100_000])  # an interrupted download
+    with pytest.raises(ConversionError, match='is not a usable checkpoint: .*truncated'):
+        load_checkpoint_file(truncated)
+    with pytest.raises(ConversionError, match="no 'blocks.0.attn.weight' in it, which a "
+                                              'resmlp classifier'):
+        convert_checkpoint(official, family='resmlp')
+    headless = {k: v for k, v in official['model'].items() if not k.startswith('head.')}
+    with pytest.raises(ConversionError, match="no 'head.weight' in it, .*without their "
+                                              'classifier head'):
+        convert_checkpoint(headless)

@@ -33,11 +33,17 @@ def main(argv=None):
         sys.exit(f'error: no such file: {args.src}')
     if os.path.exists(args.dst) and not args.overwrite:
         sys.exit(f'error: {args.dst} exists; pass --overwrite to replace it')
-    try:
-        if args.trust_pickle:
+    if args.trust_pickle:
+        try:
             ckpt = torch.load(args.src, map_location='cpu', weights_only=False)
-        else:
+        except Exception as e:  # a truncated or foreign file
+            sys.exit(f'error: {args.src} cannot be loaded: {str(e).split(". ")[0]}')
+    else:
+        try:
             ckpt = load_checkpoint_file(args.src)
+        except ConversionError as e:  # names the file
+            sys.exit(f'error: {e}')
+    try:
         state_dict, info = convert_checkpoint(ckpt, args.family)
     except ConversionError as e:
         sys.exit(f'error: {args.src}: {e}')

@@ -6,6 +6,7 @@
 Arguments and environment follow mmseg's and mmdet's tools/test.py.
 """
 import argparse
+import os.path as osp
 
 from mmengine.config import ConfigDict
 from mmengine.model import BaseTTAModel, is_model_wrapper
@@ -33,8 +34,8 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='dump the predictions (a .pkl file for detection and '
                         'classification, a folder of label maps for segmentation)')
     parser.add_argument('--show', action='store_true', help='show the predictions')
-    parser.add_argument('--show-dir', help='save painted predictions into this folder '
-                        '(relative to the run folder inside the work dir)')
+    parser.add_argument('--show-dir', help='save a painted prediction of every test image '
+                        'into this folder (segmentation: under its vis_data/vis_image/)')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown image')
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation: multi-scale + flip (the config\'s '
@@ -52,15 +53,19 @@ def enable_visualization(cfg, task, args):
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
         hook = cfg.default_hooks.visualization = ConfigDict(type=VISUALIZATION_HOOKS[task])
+    # Absolute: mmdet's hook would put a relative folder under the run's log folder, the
+    # others under the current directory.
+    show_dir = osp.abspath(args.show_dir) if args.show_dir else None
+    # Every image, not every 5000th / 50th (the hooks' default intervals).
     if task == 'cls':
-        hook.update(enable=True, out_dir=args.show_dir, show=args.show, wait_time=args.wait_time)
+        hook.update(enable=True, interval=1, out_dir=show_dir, show=args.show,
+                    wait_time=args.wait_time)
         return
-    # Every image, not every 50th (the hooks' default interval).
     hook.update(draw=True, interval=1, show=args.show, wait_time=args.wait_time)
-    if args.show_dir and task == 'det':
-        hook.test_out_dir = args.show_dir
-    elif args.show_dir:
-        cfg.visualizer.save_dir = args.show_dir
+    if show_dir and task == 'det':
+        hook.test_out_dir = show_dir
+    elif show_dir:
+        cfg.visualizer.save_dir = show_dir
 
 
 def bare_model(model):
@@ -95,6 +100,12 @@ def main(argv=None):
             cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
             cfg.tta_model.module = cfg.model
             cfg.model = cfg.tta_model
+        if args.out and task != 'seg':
+            if not args.out.endswith('.pkl'):
+                raise UserError(f'--out {args.out}: the predictions of detection and '
+                                'classification are dumped as a .pkl file; name one')
+            if osp.exists(args.out):
+                raise UserError(f'--out {args.out} exists; remove it or name another file')
         if args.out:
             if task == 'seg':
                 cfg.test_evaluator.update(output_dir=args.out, keep_results=True)

@@ -200,7 +200,7 @@ def check_datasets(cfg, loaders):
         metrics = cfg.get(evaluator) or []
         for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
             ann = metric.get('ann_file')
-            if ann and not osp.isfile(ann):
+            if ann and '://' not in str(ann) and not osp.isfile(ann):
                 raise UserError(
                     f'{metric.get("type", "metric")} annotation file not found: '
                     f'{osp.abspath(ann)} ({evaluator}.ann_file); set --cfg-options '

@@ -155,7 +155,8 @@ class SafeCheckpointHook(CheckpointHook):
         # CheckpointHook keeps the keys it does not know and passes them to the runner's
         # save_checkpoint, which takes none of them: a misspelt key failed only at the
         # first save, after an interval of training, with nothing saved.
-        for key in self.args:
+        if self.args:
+            key = next(iter(self.args))
             known = [k for k in inspect.signature(CheckpointHook.__init__).parameters
                      if k not in ('self', 'kwargs')]
             close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)

@@ -102,7 +102,7 @@ def save_overlays(checkpoint, data_root, out_dir, num=4):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/synthetic_ade20k')
     parser.add_argument('--iters', type=int, default=None,

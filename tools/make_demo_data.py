@@ -14,7 +14,7 @@ from mmvision_ext.datasets.synthetic import DEFAULT_SIZE, TASKS, make_dataset
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('out_dir', help='folder to write the dataset into')
     parser.add_argument('--task', required=True, choices=TASKS,
                         help='which format to write')

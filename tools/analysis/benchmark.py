@@ -28,7 +28,7 @@ from mmvision_ext.runner_utils import add_cfg_options_arg, load_config, user_err
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('config')
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--shape', type=int, nargs='+', default=[224])

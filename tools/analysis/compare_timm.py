@@ -29,7 +29,7 @@ PAIRS = {  # our variant: timm model
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('--pairs', nargs='+', default=['deit3_s', 'cait_xxs24', 'resmlp_s12'],
                         choices=sorted(PAIRS))
     parser.add_argument('--batch-size', type=int, default=32)

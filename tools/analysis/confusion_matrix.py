@@ -14,7 +14,7 @@ from mmvision_ext.runner_utils import add_cfg_options_arg, user_errors
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('config', help='config file or config name')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', default='confusion_matrix.png', help='PNG to write')

@@ -17,7 +17,7 @@ from mmvision_ext.runner_utils import add_cfg_options_arg, load_config, user_err
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs='+', default=[224],
                         help='input H [W] (default 224; W defaults to H)')

@@ -322,7 +322,7 @@ def upernet_step(report, with_cp):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('--device', default='cuda')
     parser.add_argument('--out', default='work_dirs/gpu_report')
     parser.add_argument('--batch', type=int, default=128, help='classification batch at 224')

@@ -154,7 +154,7 @@ def write_model_index(flops):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('--out', default=osp.join(ROOT, 'docs', 'model_zoo.md'))
     parser.add_argument('--skip-dense-flops', action='store_true')
     parser.add_argument('--metafiles-only', action='store_true',

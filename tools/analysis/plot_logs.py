@@ -13,7 +13,7 @@ from mmvision_ext.visualization import plot_runs
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('work_dirs', nargs='+', help='work dirs written by tools/train.py')
     parser.add_argument('--keys', nargs='+', help='scalars to plot (default: loss, lr and the '
                         'validation metric the logs have: mIoU, accuracy/top1 or coco mAPs)')

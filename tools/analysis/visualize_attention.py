@@ -30,7 +30,7 @@ SUPPORTED = 'CaiT and PatchConvNet classifiers (configs/cls_cait_*, configs/cls_
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('config', help='classification config (CaiT or PatchConvNet)')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('image', help='image file')

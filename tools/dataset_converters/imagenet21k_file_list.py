@@ -15,7 +15,7 @@ from mmvision_ext.errors import UserError
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('images', help='the folder of synset folders (n01440764/, ...)')
     parser.add_argument('dst', help='the dataset folder; the lists go to DST/meta/')
     parser.add_argument('--overwrite', action='store_true', help='replace existing lists')

@@ -19,7 +19,7 @@ from mmvision_ext.converters import FAMILIES, ConversionError, convert_checkpoin
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('src', help='official or timm checkpoint (.pth)')
     parser.add_argument('dst', help='where to write the converted checkpoint')
     parser.add_argument('--family', choices=FAMILIES, help='skip detection from the keys')

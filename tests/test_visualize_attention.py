@@ -142,6 +142,10 @@ def test_attention_follows_the_object(trained, tmp_path, capsys):
         if ratio > 1.5 and near:
             on_object.append(label)
     assert len(on_object) >= 4, on_object
+    # A block the head does not have: one line (it was an IndexError traceback).
+    proc = run_tool(TOOL, config, checkpoint, scene, '--block', 5, check=False)
+    assert proc.returncode != 0 and 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith('error: --block 5: the model has ')
 
 
 def load_tool():

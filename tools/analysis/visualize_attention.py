@@ -143,6 +143,10 @@ def main(argv=None):
         cfg = check_inputs(args)
         pipeline = test_pipeline(cfg)
         model = build_model(cfg, args.checkpoint, args.device)
+        blocks = len(model.head.blocks_token_only)
+        if not -blocks <= args.block < blocks:
+            raise UserError(f'--block {args.block}: the model has {blocks} class-attention '
+                            f'blocks (0 to {blocks - 1}; -1, the default, is the last)')
         try:
             packed = pipeline(dict(img_path=args.image))
         except Exception as e:  # unreadable / not an image

@@ -158,6 +158,10 @@ class ClassAttentionClsHead(ClsHead):
         x = feats[-1]
         x_cls = self.cls_token.expand(x.shape[0], -1, -1)
         blocks = list(self.blocks_token_only)
+        if not -len(blocks) <= block < len(blocks):
+            raise ValueError(f'block {block} is out of range: the head has {len(blocks)} '
+                             f'class-attention blocks (0 to {len(blocks) - 1}, or -1 for the '
+                             'last)')
         target = blocks[block]
         for blk in blocks:
             if blk is target:

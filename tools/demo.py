@@ -97,14 +97,14 @@ def save_overlays(checkpoint, data_root, out_dir, num=4):
         pred = np.where(gt == 255, 255, pred)
         out = osp.join(out_dir, osp.basename(path).replace('.jpg', '.png'))
         paint_segmentation(img, pred, predictor.classes, predictor.palette, gt=gt, out=out)
-        written.append(osp.relpath(out, ROOT))
+        written.append(out)
     return written
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
-    parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--data-root', default='data/synthetic_ade20k')
+    parser.add_argument('--work-dir', help='default: work_dirs/demo in the repository')
+    parser.add_argument('--data-root', help='default: data/synthetic_ade20k in the repository')
     parser.add_argument('--iters', type=int, default=None,
                         help='training iterations (default: the config\'s)')
     parser.add_argument('--verbose', action='store_true',
@@ -114,11 +114,13 @@ def main(argv=None):
     if not args.verbose:  # as the tools it runs: the overlays below build the model too
         from mmvision_ext.engine.progress import quiet_known_warnings
         quiet_known_warnings()
+    # The tools run from the repository; folders given are the user's, from here.
+    work_dir = osp.abspath(args.work_dir) if args.work_dir else 'work_dirs/demo'
+    data_root = osp.abspath(args.data_root) if args.data_root else 'data/synthetic_ade20k'
     os.chdir(ROOT)
-    work_dir = args.work_dir
-    ensure_data(args.data_root)
+    ensure_data(data_root)
 
-    data_opts = [f'{loader}.dataset.data_root={args.data_root}'
+    data_opts = [f'{loader}.dataset.data_root={data_root}'
                  for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     train_opts = list(data_opts)
     if args.iters:
@@ -144,8 +146,8 @@ def main(argv=None):
     multi = latest_test_metrics(osp.join(work_dir, 'test_multi'))
 
     num_classes = 10
-    majority, uniform = chance_miou(args.data_root, num_classes)
-    overlays = save_overlays(checkpoint, args.data_root, osp.join(work_dir, 'overlays'))
+    majority, uniform = chance_miou(data_root, num_classes)
+    overlays = save_overlays(checkpoint, data_root, osp.join(work_dir, 'overlays'))
     from mmvision_ext.visualization import plot_runs
     curves = osp.join(work_dir, 'curves.png')
     plot_runs([work_dir], out=curves)

@@ -248,10 +248,14 @@ def check_checkpoint_fits(model, ckpt, name):
              if k in own and torch.is_tensor(v) and tuple(v.shape) != tuple(own[k])]
     if wrong:
         shapes = '; '.join(f'{k}: checkpoint {a}, model {b}' for k, a, b in wrong[:4])
-        hint = ''
-        if any(k.endswith(('conv_seg.weight', 'fc_cls.weight', 'head.weight')) for k, *_ in wrong):
+        classifiers = tuple(f'{layer}.{p}' for layer in ('conv_seg', 'fc_cls', 'head')
+                            for p in ('weight', 'bias'))
+        if all(k.endswith(classifiers) and a[0] != b[0] and a[1:] == b[1:]
+               for k, a, b in wrong):
             hint = (' (the checkpoint was trained for another number of classes than the '
                     'config sets: num_classes)')
+        else:
+            hint = ' (a checkpoint of another model or variant: layer widths differ)'
         raise UserError(f'checkpoint {name} does not fit the model{hint}: {shapes}')
     if not set(state) & set(own):
         raise UserError(f'checkpoint {name} shares no parameter names with the model; '

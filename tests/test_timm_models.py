@@ -164,6 +164,9 @@ def test_init_model_refuses_a_checkpoint_of_another_model(s60_weights):
         init_model('cls_patchconvnet_s60_in1k', ours, cfg_options={'model.head.num_classes': 10})
     with pytest.raises(UserError, match='lacks'):
         init_model('cls_deit3_s_in1k', ours)
+    # Same keys, other widths: not taken for a matter of classes.
+    with pytest.raises(UserError, match=r'another model or variant: layer widths differ\)'):
+        init_model('cls_patchconvnet_b60_in1k', ours)
 
 
 def test_gpu_report_rows_and_reasons(tmp_path):

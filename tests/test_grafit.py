@@ -243,6 +243,18 @@ def _train_and_test(config, root, work):
     return json.loads(log.read_text().strip().splitlines()[-1]), last, data
 
 
+def test_memory_of_another_size_than_the_training_set_is_named(two_level_root, tmp_path):
+    data = [f'{loader}.dataset.data_root={two_level_root}'
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    proc = run_tool('tools/train.py', 'configs/grafit_demo_synthetic.py', '--work-dir',
+                    tmp_path / 'w', '--cfg-options', *data, 'model.num_train=64', check=False)
+    assert proc.returncode != 0 and 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        'error: the training set has 2000 images, the memory of Grafit 64 (model.num_train): '
+        'set --cfg-options model.num_train=2000')
+    assert not (tmp_path / 'w').exists()
+
+
 @pytest.mark.long(200)
 def test_grafit_ranks_fine_classes_better_than_coarse_cross_entropy(two_level_root,
                                                                    tmp_path):

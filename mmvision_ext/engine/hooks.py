@@ -134,6 +134,16 @@ class GrafitMemoryHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         model.rebuild_memory(self._dataloader)
 
+    def before_train(self, runner):
+        # One memory row per training image, indexed by the image's index: a set of
+        # another size fails at the first step (larger) or only at validation (smaller).
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        size = len(runner.train_dataloader.dataset)
+        if getattr(model, 'num_train', size) != size:
+            raise ConfigError(f'the training set has {size} images, the memory of Grafit '
+                              f'{model.num_train} (model.num_train): set '
+                              f'--cfg-options model.num_train={size}')
+
     def before_val(self, runner):
         self._rebuild(runner)
 

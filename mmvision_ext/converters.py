@@ -142,8 +142,9 @@ def load_checkpoint_file(path):
             raise ConversionError(f'{path} is not a usable checkpoint: {problem}') from None
         # The unpickler's long message names the global it refused.
         refused = re.search(r'Unsupported global: GLOBAL (\S+)', str(e))
+        what = refused.group(1) if refused else str(e).splitlines()[0]
         raise ConversionError(
             f'{path} holds objects other than tensors, which weights_only=True refuses '
-            f'({refused.group(1) if refused else str(e).splitlines()[0]}). Re-save its state dict with torch.save(sd) in a trusted '
-            'environment, or, for a file from a source you trust, convert it with '
+            f'({what}). Re-save its state dict with torch.save(sd) in a trusted environment, '
+            'or, for a file from a source you trust, convert it with '
             'tools/model_converters/official2mmvx.py --trust-pickle') from None

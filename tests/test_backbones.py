@@ -124,6 +124,18 @@ def test_dense_maps_for_any_size(cls, kwargs, out_indices, dim, hw):
     assert [tuple(o.shape) for o in outs] == [expected] * len(out_indices)
 
 
+def test_only_the_linear_stem_pads():
+    """The linear stem pads to a multiple of 16 (as ViT); the convolutional stem, whose
+    padded stride-2 convolutions already give the ceil(H/16) grid, sees the image as it is,
+    as the official one does."""
+    x = torch.randn(1, 3, 40, 56)
+    conv = PatchConvNet(arch='s20').patch_embed
+    linear = PatchConvNet(arch='s20', stem='linear').patch_embed
+    with torch.no_grad():
+        assert torch.equal(conv(x), conv.proj(x))
+        assert linear(x).shape[-2:] == conv(x).shape[-2:] == (3, 4)
+
+
 def test_vit_pos_embed_is_resized_not_ignored():
     """At another size the (bicubically resized) position embedding still matters."""
     model = DeiT3ViT(arch='t', out_indices=(11,)).eval()

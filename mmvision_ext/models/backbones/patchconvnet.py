@@ -46,7 +46,7 @@ class ConvStem(nn.Module):
         self.proj = nn.Sequential(*layers)
 
     def forward(self, x):
-        return self.proj(IsotropicBackbone.pad_to_patch_multiple(x, 16))
+        return self.proj(x)
 
 
 class LinearStem(nn.Module):

@@ -367,8 +367,8 @@ def test_unreadable_training_image_is_named(tmp_path, ade_root):
                                          "argument 'drop_path_rat'; did you mean drop_path_rate?"),
     ('train_dataloader.num_worker=0', 'did you mean num_workers'),
     # CheckpointHook takes any key, and failed on it at the first save.
-    ('default_hooks.checkpoint.intervall=1', 'default_hooks.checkpoint.intervall: the '
-                                             "checkpoint hook has no argument 'intervall'; "
+    ('default_hooks.checkpoint.intervall=1', 'default_hooks.checkpoint.intervall: '
+                                             "CheckpointHook has no argument 'intervall'; "
                                              'did you mean interval?'),
     ('load_from=/nowhere/iter_4.pth', '/nowhere/iter_4.pth'),
 ])

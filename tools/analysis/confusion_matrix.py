@@ -28,9 +28,8 @@ def main(argv=None):
         from mmvision_ext.apis import init_model
         from mmvision_ext.engine.checkpoint import check_checkpoint_file
         from mmvision_ext.errors import UserError
-        from mmvision_ext.runner_utils import check_datasets, task_of
+        from mmvision_ext.runner_utils import check_datasets, load_config, task_of
         from mmvision_ext.visualization import plot_confusion_matrix
-        from mmvision_ext.runner_utils import load_config
         check_checkpoint_file(args.checkpoint)
         run.cfg = load_config(args.config, args.cfg_options)  # before the model: keys named
         model = init_model(run.cfg, args.checkpoint, device=args.device)

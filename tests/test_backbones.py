@@ -208,6 +208,49 @@ def test_patchconvnet_channels_last_trunk_matches_the_official_formulation():
     assert all(isinstance(report[f'{side}_page_faults'], int) for side in ('ours', 'reference'))
 
 
+@pytest.mark.parametrize('cls,kwargs', [
+    (DeiT3ViT, dict(arch='t', img_size=64)), (CaiT, dict(arch='xxs24', img_size=64)),
+    (ResMLP, dict(arch='s12', img_size=64)),
+    (PatchConvNet, dict(arch=dict(patch_size=16, embed_dims=64, depth=3, layer_scale_init=0.5)))])
+def test_in_place_activations_compute_what_training_computes(cls, kwargs):
+    """Without gradients the GELUs (and PatchConvNet's SE gate) overwrite their inputs:
+    the same output as the autograd path, which does not, and the caller's images left
+    as they were."""
+    torch.manual_seed(0)
+    model = cls(out_type='featmap', **kwargs).eval()
+    with torch.no_grad():  # LayerScale at 1, so that every activation shows in the output
+        for name, param in model.named_parameters():
+            if name.split('.')[-1].startswith('gamma'):
+                param.fill_(1.)
+    x = torch.randn(2, 3, 64, 64)
+    images = x.clone()
+    with torch.no_grad():
+        in_place = model(x)[0]
+    autograd = model(x)[0]
+    assert autograd.requires_grad
+    assert torch.allclose(in_place, autograd.detach(), atol=1e-6)
+    assert torch.equal(x, images)
+
+
+def test_patchconvnet_stem_runs_a_few_images_at_a_time_without_gradients():
+    """On the CPU, without gradients, the stem runs on chunks whose first map fits
+    ``chunk_bytes``: the output of the whole batch at once."""
+    torch.manual_seed(0)
+    model = PatchConvNet(arch=dict(patch_size=16, embed_dims=64, depth=1,
+                                   layer_scale_init=0.5)).eval()
+    model.patch_embed.chunk_bytes = 2 * 8 * 32 * 48 * 4  # the first map of two images
+    chunks = []
+    model.patch_embed.proj.register_forward_pre_hook(lambda _, args: chunks.append(len(args[0])))
+    x = torch.randn(5, 3, 64, 96)
+    with torch.no_grad():
+        chunked = model(x)[0]
+    assert chunks == [2, 2, 1]
+    chunks.clear()
+    whole = model(x)[0]
+    assert chunks == [5]
+    assert torch.allclose(chunked, whole.detach(), atol=1e-6)
+
+
 def test_minor_page_faults_counts_memory_touched_for_the_first_time():
     """What compare_patchconvnet.py reports beside its timings: a step that writes into
     64 MiB of new anonymous memory faults once per 4 KiB page; one that only reads a

@@ -15,7 +15,7 @@ from torch.utils.checkpoint import checkpoint
 
 from mmvision_ext.errors import ConfigError
 
-__all__ = ['init_weights', 'layer_scale_residual', 'checkpointed', 'maybe_checkpoint',
+__all__ = ['init_weights', 'grad_free', 'InplaceGELU', 'layer_scale_residual', 'checkpointed', 'maybe_checkpoint',
            'PatchEmbed', 'resize_pos_embed', 'load_pos_embed_hook', 'Attention',
            'ClassAttention', 'ClassAttentionBlock', 'LayerScaleBlock', 'DropPath', 'Mlp']
 
@@ -29,6 +29,29 @@ def init_weights(m):
     elif isinstance(m, (nn.LayerNorm, nn.BatchNorm2d, nn.GroupNorm)):
         nn.init.ones_(m.weight)
         nn.init.zeros_(m.bias)
+
+
+def grad_free(*tensors):
+    """Whether no gradient is recorded through ``tensors`` (inference, ``no_grad``, frozen
+    layers, the first pass of a checkpointed segment): then they may be overwritten."""
+    return not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
+
+
+class InplaceGELU(nn.GELU):
+    """``nn.GELU`` that overwrites its input when no gradient is recorded through it, as
+    timm's and torchvision's ``ReLU(inplace=True)`` do: one map-sized allocation (and,
+    for large maps, its page faults) less per activation. While training it is
+    ``nn.GELU``, whose backward needs the input. A forward hook on the layer before it
+    sees its output overwritten in inference, as with any in-place activation.
+
+    Args:
+        approximate (str): ``'none'`` (exact, the default) or ``'tanh'``, as in ``nn.GELU``.
+    """
+
+    def forward(self, x):
+        if grad_free(x):
+            return torch.ops.aten.gelu_(x, approximate=self.approximate)
+        return super().forward(x)
 
 
 def layer_scale_residual(x, gamma, y, drop_path):
@@ -255,7 +278,7 @@ class ClassAttentionBlock(nn.Module):
         self.norm1 = norm_layer(dim)
         self.attn = ClassAttention(dim, num_heads, qkv_bias, attn_drop, drop, multi_token)
         self.norm2 = norm_layer(dim)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio), act_layer=nn.GELU, drop=drop)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), act_layer=InplaceGELU, drop=drop)
         self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
         self.gamma_2 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
 
@@ -294,7 +317,7 @@ class LayerScaleBlock(nn.Module):
         self.attn = attn_layer(dim, num_heads, qkv_bias, attn_drop, drop)
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
         self.norm2 = norm_layer(dim)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio), act_layer=nn.GELU, drop=drop)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), act_layer=InplaceGELU, drop=drop)
         if layer_scale_init is None:
             self.gamma_1 = self.gamma_2 = None
         else:

@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
-from ..layers import DropPath, PatchEmbed, layer_scale_residual, Mlp
+from ..layers import DropPath, InplaceGELU, Mlp, PatchEmbed, layer_scale_residual
 from .base import IsotropicBackbone, check_image, official_depth, official_grid
 
 
@@ -57,7 +57,7 @@ class CrossPatchMLP(nn.Module):
 
     def __init__(self, num_patches):
         super().__init__()
-        self.mlp = Mlp(num_patches, 4 * num_patches, act_layer=nn.GELU)
+        self.mlp = Mlp(num_patches, 4 * num_patches, act_layer=InplaceGELU)
 
     def forward(self, x):  # (B, N, C)
         return self.mlp(x.transpose(1, 2)).transpose(1, 2)
@@ -125,7 +125,7 @@ class ResMLPBlock(nn.Module):
             self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
         self.norm2 = norm_layer(dim)
-        self.mlp = Mlp(dim, 4 * dim, act_layer=nn.GELU, drop=drop)
+        self.mlp = Mlp(dim, 4 * dim, act_layer=InplaceGELU, drop=drop)
         self.gamma_2 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
 
     def forward(self, x):  # (B, N, C)

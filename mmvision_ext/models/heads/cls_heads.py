@@ -18,7 +18,7 @@ from timm.layers import trunc_normal_
 from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
 from ..backbones.resmlp import Affine
-from ..layers import ClassAttentionBlock, init_weights, Mlp
+from ..layers import ClassAttentionBlock, InplaceGELU, init_weights, Mlp
 
 
 @MODELS.register_module()
@@ -191,7 +191,7 @@ class ClassMLPBlock(nn.Module):
         self.norm1 = Affine(dim)
         self.attn = nn.Linear(num_patches + 1, 1)  # the aggregation, in place of attention
         self.norm2 = Affine(dim)
-        self.mlp = Mlp(dim, 4 * dim, act_layer=nn.GELU, drop=drop)
+        self.mlp = Mlp(dim, 4 * dim, act_layer=InplaceGELU, drop=drop)
         self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
         self.gamma_2 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
 

@@ -6,7 +6,7 @@ from mmengine.model import BaseModule
 
 from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import MODELS
-from ..layers import maybe_checkpoint
+from ..layers import InplaceGELU, maybe_checkpoint
 
 
 @MODELS.register_module()
@@ -36,7 +36,7 @@ class IsotropicPyramidNeck(BaseModule):
         self.fpn1 = nn.Sequential(
             nn.ConvTranspose2d(c, c, kernel_size=2, stride=2),
             build_norm_layer(norm_cfg, c)[1],
-            nn.GELU(),
+            InplaceGELU(),
             nn.ConvTranspose2d(c, c, kernel_size=2, stride=2))
         self.fpn2 = nn.ConvTranspose2d(c, c, kernel_size=2, stride=2)
         self.fpn3 = nn.Identity()

@@ -57,10 +57,10 @@ class ConvStem(nn.Module):
             return self.proj(x)
         first_map = (self.proj[0][0].out_channels * (-(-x.shape[2] // 2)) * (-(-x.shape[3] // 2))
                      * x.element_size())
-        images = max(1, self.chunk_bytes // first_map)
-        if images >= x.shape[0]:
+        chunks = -(-x.shape[0] // max(1, self.chunk_bytes // first_map))
+        if chunks == 1:
             return self.proj(x)
-        return torch.cat([self.proj(chunk) for chunk in x.split(images)])
+        return torch.cat([self.proj(chunk) for chunk in x.tensor_split(chunks)])
 
 
 class LinearStem(nn.Module):

@@ -63,20 +63,22 @@ def _find_key(node, key, path=''):
     return found
 
 
-def _registered_class(name):
-    """The class a config's ``type`` names, from any registry of the current scope."""
+def registered_class(name, scope=None):
+    """The class a config's ``type`` names, from any registry of ``scope`` (a config's
+    ``default_scope``; default: the current scope)."""
     from mmengine import registry as r
-    for reg in (r.MODELS, r.DATASETS, r.TRANSFORMS, r.DATA_SAMPLERS, r.HOOKS, r.LOOPS,
-                r.OPTIMIZERS, r.OPTIM_WRAPPERS, r.PARAM_SCHEDULERS, r.METRICS, r.EVALUATOR,
-                r.TASK_UTILS, r.VISUALIZERS, r.VISBACKENDS, r.RUNNERS):
-        with reg.switch_scope_and_registry(None) as scoped:
-            cls = scoped.get(name)
-        if cls is not None:
-            return cls
+    with r.DefaultScope.overwrite_default_scope(scope):
+        for reg in (r.MODELS, r.DATASETS, r.TRANSFORMS, r.DATA_SAMPLERS, r.HOOKS, r.LOOPS,
+                    r.OPTIMIZERS, r.OPTIM_WRAPPERS, r.PARAM_SCHEDULERS, r.METRICS, r.EVALUATOR,
+                    r.TASK_UTILS, r.VISUALIZERS, r.VISBACKENDS, r.RUNNERS):
+            with reg.switch_scope_and_registry(None) as scoped:
+                cls = scoped.get(name)
+            if cls is not None:
+                return cls
     return None
 
 
-def _accepted_keys(cls, upto):
+def accepted_keys(cls, upto):
     """Keyword arguments of ``cls.__init__`` and its bases up to the class named ``upto``."""
     keys = set()
     for klass in inspect.getmro(cls) if inspect.isclass(cls) else ():
@@ -99,13 +101,13 @@ def unknown_key_message(exc, cfg):
     for path, node in _find_key(cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg, key):
         if cls_name == 'DataLoader' and path.endswith('dataloader') and '.' not in path:
             from torch.utils.data import DataLoader
-            valid = _accepted_keys(DataLoader, 'DataLoader') | {'sampler', 'batch_sampler'}
+            valid = accepted_keys(DataLoader, 'DataLoader') | {'sampler', 'batch_sampler'}
             name = 'DataLoader'
         elif isinstance(node.get('type'), str):
-            cls = _registered_class(node['type'])
+            cls = registered_class(node['type'], cfg.get('default_scope'))
             if cls is None or cls_name not in {k.__name__ for k in inspect.getmro(cls)}:
                 continue
-            valid, name = _accepted_keys(cls, cls_name), node['type']
+            valid, name = accepted_keys(cls, cls_name), node['type']
         else:
             continue
         where = f'{path}.{key}' if path else key

@@ -10,7 +10,7 @@ from mmengine.config import Config
 
 from mmvision_ext.engine.checkpoint import check_checkpoint_file
 from mmvision_ext.configs import find_config
-from mmvision_ext.errors import UserError, exit_on_user_error
+from mmvision_ext.errors import UserError, accepted_keys, exit_on_user_error, registered_class
 from mmvision_ext.registry import MODELS
 
 
@@ -61,13 +61,37 @@ def load_config(path, cfg_options=None, work_dir=None):
     ``work_dir`` set (default ``./work_dirs/<config name>``)."""
     path = str(find_config(path))
     cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    for key, value in (cfg_options or {}).items():
+        try:
+            cfg.merge_from_dict({key: value})
+        except (TypeError, KeyError) as exc:
+            raise UserError(_option_conflict(cfg, key, exc)) from None
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
     return cfg
+
+
+def _option_conflict(cfg, key, exc):
+    """Why ``--cfg-options key=...`` cannot be merged: mmengine's message speaks of child
+    and base configs; name the setting in the way instead."""
+    node, parts = cfg.to_dict(), key.split('.')
+    for depth, part in enumerate(parts[:-1]):
+        where = '.'.join(parts[:depth + 1])
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit():
+            if int(part) >= len(node):
+                return (f'--cfg-options {key}: {".".join(parts[:depth])} is a list of '
+                        f'{len(node)} entries; it has no entry {part}')
+            node = node[int(part)]
+        else:
+            break
+        if not isinstance(node, (dict, list, tuple)):
+            return (f'--cfg-options {key}: {where} is {node!r} in this config, not a dict of '
+                    f'settings, so it has no {parts[depth + 1]!r}')
+    return f'--cfg-options {key}: {exc}'
 
 
 def _walk(node, path=''):
@@ -205,6 +229,25 @@ def check_datasets(cfg, loaders):
                     f'{metric.get("type", "metric")} annotation file not found: '
                     f'{osp.abspath(ann)} ({evaluator}.ann_file); set --cfg-options '
                     f'{evaluator}.ann_file=... to the annotations of {name}.dataset')
+
+
+def check_metric_keys(cfg, evaluators):
+    """Every key of the evaluators' metrics is an argument of the metric (or of the
+    classes it hands its keyword arguments to). mmseg's metrics take ``**kwargs`` and
+    drop them, so a misspelt key (``iou_metric``) would leave the default in use without
+    a word. Refused in Python's words, which the tools turn into their unknown-key line."""
+    for name in evaluators:
+        metrics = cfg.get(name) or []
+        for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+            cls = registered_class(metric.get('type', ''),
+                                   metric.get('_scope_', cfg.get('default_scope')))
+            if cls is None:
+                continue
+            valid = accepted_keys(cls, 'BaseMetric') | {'type', '_scope_'}
+            for key in metric:
+                if key not in valid:
+                    raise TypeError(f'{cls.__name__}.__init__() got an unexpected keyword '
+                                    f'argument {key!r}')
 
 
 def backbone_patch_size(cfg):

@@ -74,3 +74,12 @@ def test_configs_are_found_by_name():
     proc = run_tool('tools/test.py', 'configs/no_such_config.py', 'x.pth', check=False)
     assert proc.returncode != 0 and "no config file or config name 'configs/no_such_config.py'" \
         in proc.stderr
+
+
+def test_every_shipped_metric_takes_its_keys():
+    """mmseg's metrics drop keys they do not know: each key of a shipped config's
+    evaluators is checked (``check_metric_keys``) against what its metric takes."""
+    from conftest import ROOT
+    from mmvision_ext.runner_utils import check_metric_keys, load_config
+    for path in sorted((ROOT / 'configs').glob('*.py')):
+        check_metric_keys(load_config(path), ['val_evaluator', 'test_evaluator'])

@@ -370,6 +370,8 @@ def test_unreadable_training_image_is_named(tmp_path, ade_root):
     ('default_hooks.checkpoint.intervall=1', 'default_hooks.checkpoint.intervall: '
                                              "CheckpointHook has no argument 'intervall'; "
                                              'did you mean interval?'),
+    ('val_evaluator.iou_metrics=mDice', "--cfg-options val_evaluator.iou_metrics: "
+                                        "val_evaluator is None in this config"),
     ('load_from=/nowhere/iter_4.pth', '/nowhere/iter_4.pth'),
 ])
 def test_config_mistakes_are_named_and_leave_the_work_dir_as_it_was(short_run, tmp_path,
@@ -384,6 +386,18 @@ def test_config_mistakes_are_named_and_leave_the_work_dir_as_it_was(short_run, t
     proc = train(config, work, '--cfg-options', option)
     assert_one_line_error(proc, culprit)
     assert sorted(os.listdir(work)) == entries
+
+
+def test_a_misspelt_metric_key_is_refused(short_run, tmp_path):
+    """mmseg's IoUMetric takes any key and dropped this one: mIoU was computed as by
+    default, without a word."""
+    config, work = short_run
+    proc = run_script('tools/test.py', [config, work / 'iter_8.pth', '--work-dir', tmp_path / 'w',
+                                        '--cfg-options', 'test_evaluator.iou_metric=mDice'],
+                      env=env_with_plugins())
+    assert_one_line_error(proc, "test_evaluator.iou_metric: IoUMetric has no argument "
+                                "'iou_metric'; did you mean iou_metrics?")
+    assert not (tmp_path / 'w').exists()
 
 
 @pytest.mark.parametrize('tool', ['test', 'resume'])

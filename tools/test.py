@@ -17,8 +17,8 @@ import mmvision_ext  # noqa: F401  (compatibility fixes and registration)
 from mmvision_ext.engine.checkpoint import check_checkpoint_file
 from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import (
-    add_config_and_launcher_args, add_flip_tta, check_checkpoint_matches, check_datasets, load_config,
-    set_launcher_env, task_of, user_errors, without_teacher
+    add_config_and_launcher_args, add_flip_tta, check_checkpoint_matches, check_datasets,
+    check_metric_keys, load_config, set_launcher_env, task_of, user_errors, without_teacher
 )
 
 VISUALIZATION_HOOKS = {'seg': 'SegVisualizationHook', 'det': 'DetVisualizationHook',
@@ -81,6 +81,7 @@ def main(argv=None):
         cfg = run.cfg = load_config(args.config, args.cfg_options, args.work_dir)
         run.watch(cfg.work_dir)
         check_datasets(cfg, ['test_dataloader'])
+        check_metric_keys(cfg, ['test_evaluator'])
         check_checkpoint_file(args.checkpoint)
         task = task_of(cfg)
         if args.tta and task == 'cls':
@@ -108,7 +109,7 @@ def main(argv=None):
                 raise UserError(f'--out {args.out} exists; remove it or name another file')
         if args.out:
             if task == 'seg':
-                cfg.test_evaluator.update(output_dir=args.out, keep_results=True)
+                cfg.test_evaluator.update(output_dir=args.out)
             else:
                 cfg.test_evaluator = [cfg.test_evaluator,
                                       dict(type='DumpResults', out_file_path=args.out)]

@@ -18,8 +18,8 @@ from mmvision_ext.engine.checkpoint import check_checkpoint_file
 from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import (
     add_config_and_launcher_args, check_crop_size, check_datasets, check_load_from,
-    check_pretrained, check_teacher, check_work_dir_is_free, load_config, set_launcher_env,
-    user_errors
+    check_metric_keys, check_pretrained, check_teacher, check_work_dir_is_free, load_config,
+    set_launcher_env, user_errors
 )
 
 
@@ -63,6 +63,7 @@ def main(argv=None):
         loaders = ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') is not None
                                           else [])
         check_datasets(cfg, loaders)
+        check_metric_keys(cfg, [loader.replace('_dataloader', '_evaluator') for loader in loaders])
         cfg.launcher = args.launcher
         if not args.verbose:
             cfg.console = 'progress'

@@ -15,8 +15,8 @@ from torch.utils.checkpoint import checkpoint
 
 from mmvision_ext.errors import ConfigError
 
-__all__ = ['init_weights', 'grad_free', 'InplaceGELU', 'layer_scale_residual', 'checkpointed', 'maybe_checkpoint',
-           'PatchEmbed', 'resize_pos_embed', 'load_pos_embed_hook', 'Attention',
+__all__ = ['init_weights', 'grad_free', 'InplaceGELU', 'layer_scale_residual', 'checkpointed',
+           'maybe_checkpoint', 'PatchEmbed', 'resize_pos_embed', 'load_pos_embed_hook', 'Attention',
            'ClassAttention', 'ClassAttentionBlock', 'LayerScaleBlock', 'DropPath', 'Mlp']
 
 

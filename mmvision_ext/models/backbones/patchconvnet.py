@@ -55,8 +55,8 @@ class ConvStem(nn.Module):
     def forward(self, x):
         if x.device.type != 'cpu' or not grad_free(x, *self.parameters()):
             return self.proj(x)
-        first_map = (self.proj[0][0].out_channels * (-(-x.shape[2] // 2)) * (-(-x.shape[3] // 2))
-                     * x.element_size())
+        h, w = -(-x.shape[2] // 2), -(-x.shape[3] // 2)  # the first map's size
+        first_map = self.proj[0][0].out_channels * h * w * x.element_size()
         chunks = -(-x.shape[0] // max(1, self.chunk_bytes // first_map))
         if chunks == 1:
             return self.proj(x)

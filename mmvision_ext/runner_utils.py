@@ -4,13 +4,16 @@ weights or mismatched checkpoints into one clear message before any work starts.
 import os
 import os.path as osp
 import shutil
+import sys
 
 import torch
 from mmengine.config import Config
 
 from mmvision_ext.engine.checkpoint import check_checkpoint_file
 from mmvision_ext.configs import find_config
-from mmvision_ext.errors import UserError, accepted_keys, exit_on_user_error, registered_class
+from mmvision_ext.errors import (
+    TRACEBACK_ENV, UserError, accepted_keys, exit_on_user_error, registered_class
+)
 from mmvision_ext.registry import MODELS
 
 
@@ -365,12 +368,21 @@ def _destroy_process_group():
         dist.destroy_process_group()
 
 
+def _first_process_of_node():
+    """False in the second and later processes of a node in a distributed launch
+    (torchrun or srun)."""
+    local_rank = os.environ.get('LOCAL_RANK', os.environ.get('SLURM_LOCALID', '0'))
+    world = os.environ.get('WORLD_SIZE', os.environ.get('SLURM_NTASKS', '1'))
+    return local_rank == '0' or world == '1'
+
+
 class user_errors:
     """Context of a tool's work: a user mistake ends the process with one ``error:`` line
     (``mmvision_ext.errors``). If it happens before ``started`` is set, what the run
     had created in ``work_dir`` (mmengine's timestamped log folder) is removed again, so
-    a refused command leaves the work dir as it found it. A distributed run that ends
-    without error destroys its process group.
+    a refused command leaves the work dir as it found it; in a distributed launch only
+    the first process of each node tells such a mistake, the same in all of them. A
+    distributed run that ends without error destroys its process group.
 
     Set ``cfg`` once the config is loaded: unknown config keys are then named."""
 
@@ -417,6 +429,11 @@ class user_errors:
                 shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
             if self._before is None and not os.listdir(self._work_dir):
                 os.rmdir(self._work_dir)
+        if not (self.started or _first_process_of_node() or os.environ.get(TRACEBACK_ENV)) \
+                and self._is_user_error(exc):
+            # A mistake found before the run starts (in the config, its files) is the
+            # same in every process: the node's first one says it, once.
+            sys.exit(1)
         exit_on_user_error(exc, self.cfg)
         return False
 

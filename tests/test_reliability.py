@@ -341,6 +341,28 @@ def assert_one_line_error(proc, culprit):
     assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
 
 
+def test_a_distributed_launch_tells_a_mistake_once(tmp_path):
+    """tools/dist_train.sh with a config mistake: its one line, said by the first process
+    alone, without torchrun's traceback and failure summary after it; a process killed
+    by a signal, which cannot say why, is named by the launcher."""
+    env = {**os.environ, 'PORT': '29581'}
+    proc = subprocess.run(['bash', 'tools/dist_train.sh', str(SEG_DEMO), '2', '--work-dir',
+                           str(tmp_path / 'w'), '--cfg-options', 'model.backbone.arch=zz'],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "error: PatchConvNet: unknown variant 'zz'; choose one of s20, s36, s60, s120, b36, "
+        "b60, b120, l60, l120"], proc.stderr[-3000:]
+    killed = tmp_path / 'killed.py'
+    killed.write_text("import os, signal, time\nif os.environ['RANK'] == '1':\n"
+                      "    os.kill(os.getpid(), signal.SIGKILL)\ntime.sleep(60)\n")
+    proc = subprocess.run([sys.executable, 'tools/torchrun.py', '--nproc_per_node=2',
+                           '--master_port=29582', str(killed)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 128 + signal.SIGKILL
+    assert proc.stderr.strip() == 'error: process 1 of the run was killed by SIGKILL (out of memory?)'
+
+
 def test_analysis_tools_name_config_mistakes():
     demo = 'upernet_patchconvnet_demo_synthetic'
     for tool in ('tools/analysis/get_flops.py', 'tools/analysis/benchmark.py'):

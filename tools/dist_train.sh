@@ -15,7 +15,7 @@ PY="${PYTHON:-$DIR/../.venv/bin/python}"
 [ -x "$PY" ] || PY=python
 
 PYTHONPATH="$DIR/..":$PYTHONPATH \
-exec "$PY" -m torch.distributed.run \
+exec "$PY" "$DIR/torchrun.py" \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \
     --master_addr=$MASTER_ADDR \

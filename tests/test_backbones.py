@@ -249,6 +249,27 @@ def test_patchconvnet_stem_runs_a_few_images_at_a_time_without_gradients():
     whole = model(x)[0]
     assert chunks == [5]
     assert torch.allclose(chunked, whole.detach(), atol=1e-6)
+    with torch.no_grad():
+        assert model(x[:0])[0].shape == (0, 64, 4, 6)
+
+
+def test_patchconvnet_batch_norm_stays_on_the_channels_under_sync_bn():
+    """``sync_bn`` (mmengine's convert_sync_batchnorm, as the runner and the FSDP
+    strategy apply it) swaps the BN variant's norms for SyncBatchNorm: they still
+    normalise the channels, with the same statistics."""
+    from mmengine.model import convert_sync_batchnorm
+    torch.manual_seed(0)
+    model = PatchConvNet(arch=dict(patch_size=16, embed_dims=32, depth=2, layer_scale_init=0.5),
+                         norm='BN').eval()
+    for norm in (b.norm1 for b in model.blocks):
+        norm.running_mean.uniform_(-1, 1)
+        norm.running_var.uniform_(0.5, 2)
+    x = torch.randn(2, 3, 64, 96)
+    with torch.no_grad():
+        before = model(x)[0]
+        synced = convert_sync_batchnorm(model).eval()
+        assert isinstance(synced.blocks[0].norm1, nn.SyncBatchNorm)
+        assert torch.allclose(synced(x)[0], before, atol=1e-6)
 
 
 def test_minor_page_faults_counts_memory_touched_for_the_first_time():

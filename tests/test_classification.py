@@ -268,6 +268,22 @@ def test_distillation_losses(tmp_path, imagenet_root, kind):
     assert torch.allclose(fused, (logits + logits_dist) / 2, atol=1e-5)
 
 
+def test_randaugment_resamples_bicubic_as_the_reference_recipes():
+    """The reference training scripts pass --train-interpolation bicubic to timm's
+    transform factory, which hands it to RandAugment's rotations, shears and
+    translations; left out, timm picks bilinear or bicubic at random for each."""
+    from timm.data import create_transform
+    from mmvision_ext.datasets.transforms import TimmRandAugment
+    policy = 'rand-m9-mstd0.5-inc1'
+    reference, = [t for t in create_transform(224, is_training=True, auto_augment=policy,
+                                              interpolation='bicubic').transforms
+                  if type(t).__name__ == 'RandAugment']
+    ours = TimmRandAugment(policy, img_size=224).rand_augment
+    assert [(op.name, op.kwargs) for op in ours.ops] == \
+        [(op.name, op.kwargs) for op in reference.ops]
+    assert {op.kwargs['resample'] for op in ours.ops if op.name == 'Rotate'} == {3}  # BICUBIC
+
+
 def _randaugment(cfg):
     """(magnitude, std) of the recipe's timm RandAugment policy, e.g. rand-m9-mstd0.5."""
     policy, = [t['policy'] for t in cfg.train_dataloader.dataset.pipeline

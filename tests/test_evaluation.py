@@ -111,6 +111,9 @@ def test_imagenet21k_file_list_dataset(tmp_path):
         [(d['img_path'], d['gt_label']) for d in infos]
     subset = ImageNet21kFileList(data_root=str(root), indices=[5, 0])
     assert len(subset) == 2 and list(subset.get_gt_labels()) == [2, 0]
+    # sample_idx is the index in the subset, as mmengine's datasets give it (Grafit's
+    # memory is addressed by it).
+    assert [subset.get_data_info(i)['sample_idx'] for i in (0, 1, -1)] == [0, 1, 1]
 
     lines = (root / 'meta/train.txt').read_text().splitlines()
     (root / 'meta/train.txt').write_text('\n'.join(lines[:2] + ['n00000005/x.JPEG 1']) + '\n')

@@ -135,7 +135,7 @@ class ImageNet21kFileList(BaseDataset):
         i = int(idx if self._order is None else self._order[idx])
         line = self._buffer[self._starts[i]:self._starts[i + 1] - 1].tobytes().decode()
         return dict(img_path=osp.join(self.data_prefix['img_path'], line.rsplit(' ', 1)[0]),
-                    gt_label=int(self._labels[i]), sample_idx=i)
+                    gt_label=int(self._labels[i]), sample_idx=idx if idx >= 0 else len(self) + idx)
 
     def get_gt_labels(self):
         self.full_init()

@@ -20,6 +20,7 @@ from mmcv.transforms import BaseTransform
 from mmpretrain.datasets.transforms import CenterCrop, RandomCrop, ResizeEdge
 from PIL import Image, ImageFilter, ImageOps
 from timm.data import rand_augment_transform
+from timm.data.transforms import str_to_pil_interp
 
 from mmvision_ext.errors import ConfigError
 from mmvision_ext.registry import TRANSFORMS
@@ -76,13 +77,20 @@ class TimmRandAugment(BaseTransform):
         img_size (int): sets the translation range (45% of it, as timm's transform
             factory).
         mean (tuple[float]): RGB fill colour (0..1) of the geometric operations.
+        interpolation (str): resampling of the rotations, shears and translations:
+            ``'bicubic'``, the reference recipes' ``--train-interpolation``, passed on
+            as timm's transform factory does; ``'random'`` leaves timm's own random
+            choice of bilinear or bicubic. Default: ``'bicubic'``.
     """
 
     def __init__(self, policy='rand-m9-mstd0.5-inc1', img_size=224,
-                 mean=(0.485, 0.456, 0.406)):
+                 mean=(0.485, 0.456, 0.406), interpolation='bicubic'):
         self.policy = policy
+        self.interpolation = interpolation
         hparams = dict(translate_const=int(img_size * 0.45),
                        img_mean=tuple(round(255 * m) for m in mean))
+        if interpolation != 'random':
+            hparams['interpolation'] = str_to_pil_interp(interpolation)
         self.rand_augment = rand_augment_transform(policy, hparams)
 
     def transform(self, results):
@@ -90,7 +98,8 @@ class TimmRandAugment(BaseTransform):
         return results
 
     def __repr__(self):
-        return f"{self.__class__.__name__}(policy='{self.policy}')"
+        return (f"{self.__class__.__name__}(policy='{self.policy}', "
+                f"interpolation='{self.interpolation}')")
 
 
 @TRANSFORMS.register_module()

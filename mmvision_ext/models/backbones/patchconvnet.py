@@ -58,7 +58,7 @@ class ConvStem(nn.Module):
         h, w = -(-x.shape[2] // 2), -(-x.shape[3] // 2)  # the first map's size
         first_map = self.proj[0][0].out_channels * h * w * x.element_size()
         chunks = -(-x.shape[0] // max(1, self.chunk_bytes // first_map))
-        if chunks == 1:
+        if chunks <= 1:  # one chunk, or an empty batch
             return self.proj(x)
         return torch.cat([self.proj(chunk) for chunk in x.tensor_split(chunks)])
 
@@ -162,13 +162,6 @@ class ConvBlockSE(nn.Module):
         return self.qkv_pos(x)
 
 
-class ChannelsLastBatchNorm(nn.BatchNorm2d):
-    """BatchNorm over the channels of a (B, H, W, C) map (the T5.8 option)."""
-
-    def forward(self, x):
-        return super().forward(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-
-
 class PatchConvBlock(nn.Module):
     """x += gamma_1 * ConvBlockSE(Norm(x)).
 
@@ -181,13 +174,18 @@ class PatchConvBlock(nn.Module):
 
     def __init__(self, dim, norm, drop_path=0., layer_scale_init=1e-6):
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=1e-6) if norm == 'LN' else ChannelsLastBatchNorm(dim)
+        # BatchNorm (Table 5.8) is a plain nn.BatchNorm2d run on the map's NCHW view, so
+        # that sync_bn's conversion to SyncBatchNorm keeps normalising the channels.
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6) if norm == 'LN' else nn.BatchNorm2d(dim)
+        self.norm_on_nchw = norm == 'BN'
         self.attn = ConvBlockSE(dim)
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
         self.gamma_1 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
 
     def forward(self, x):
-        return layer_scale_residual(x, self.gamma_1, self.attn(self.norm1(x)), self.drop_path)
+        y = (self.norm1(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1) if self.norm_on_nchw
+             else self.norm1(x))
+        return layer_scale_residual(x, self.gamma_1, self.attn(y), self.drop_path)
 
 
 def _pcn(embed_dims, depth, layer_scale_init=1e-6):

@@ -32,6 +32,8 @@ class ConversionError(UserError, ValueError):
 _BUILD_PREFIX = re.compile(r'^class `\w+` in [^:]+: ')
 # torch re-raises a data-loader worker's exception with its traceback in the message.
 _WORKER_TRACE = re.compile(r'Caught \w+ in DataLoader worker process \d+\.')
+# mmengine's schedulers, when a run is shorter than the warm-up before them.
+_SCHEDULE_ENDS_EARLY = re.compile(r'end should be larger than begin, but got begin=(\d+), end=(\d+)')
 _UNEXPECTED_KEY = re.compile(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'")
 
 
@@ -46,6 +48,12 @@ def user_error_message(exc, cfg=None):
         return msg
     if isinstance(exc, TypeError) and cfg is not None:
         return unknown_key_message(exc, cfg)
+    match = _SCHEDULE_ENDS_EARLY.search(str(exc)) if isinstance(exc, ValueError) else None
+    if match:
+        return (f'a param_scheduler phase would end before it begins (begin={match[1]}, '
+                f'end={match[2]}): the run is shorter than the warm-up before it; train for '
+                'longer (train_cfg.max_epochs or max_iters) or shorten the warm-up '
+                '(param_scheduler.0.end and the next phase\'s begin)')
     return None
 
 

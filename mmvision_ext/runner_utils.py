@@ -1,10 +1,12 @@
 """What tools/train.py and tools/test.py share: config loading with mmseg's / mmdet's
 command-line conventions, and checks that turn missing data, missing pretrained
 weights or mismatched checkpoints into one clear message before any work starts."""
+import argparse
 import os
 import os.path as osp
 import shutil
 import sys
+from pathlib import Path
 
 import torch
 from mmengine.config import Config
@@ -201,11 +203,14 @@ def _dataset_dirs(ds):
 
 
 def check_datasets(cfg, loaders):
-    """The data of each named dataloader is where its config says."""
+    """The data of each named dataloader is where its config says, in batches of at least one."""
     for name in loaders:
         loader = cfg.get(name)
         if not loader:
             continue
+        batch_size = loader.get('batch_size')
+        if isinstance(batch_size, int) and batch_size < 1:
+            raise UserError(f'{name}.batch_size must be at least 1, got {batch_size}')
         stack = [loader.get('dataset', {})]
         while stack:
             ds = stack.pop()
@@ -328,6 +333,66 @@ def add_flip_tta(cfg):
 
 def task_of(cfg):
     return {'mmseg': 'seg', 'mmdet': 'det', 'mmpretrain': 'cls'}.get(cfg.get('default_scope'))
+
+
+# --- command-line values checked before any work ---------------------------------------
+def output_path_problem(path, folder=False, suffixes=()):
+    """What is wrong with writing ``path`` (a file, or a folder if ``folder``), or None:
+    a folder where a file is wanted or the reverse, another file type than ``suffixes``,
+    or a file on the way to it. Whether it may replace an existing one is the tool's
+    business."""
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        return f'{path} is a file; name a folder'
+    if not folder and path.is_dir():
+        return f'{path} is a folder; name a file'
+    if suffixes and path.suffix.lower() not in suffixes:
+        return f'{path}: name a {" or ".join(suffixes)} file'
+    for parent in path.absolute().parents:
+        if parent.exists():
+            return None if parent.is_dir() else f'{path}: {parent} is a file, not a folder'
+    return None
+
+
+def _argparse_type(check, name):
+    def parse(text):
+        problem = check(text)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return text
+    parse.__name__ = name
+    return parse
+
+
+def output_file(*suffixes):
+    """argparse type: a file to write, with one of ``suffixes`` (e.g. '.png')."""
+    return _argparse_type(lambda text: output_path_problem(text, suffixes=suffixes), 'file')
+
+
+output_folder = _argparse_type(lambda text: output_path_problem(text, folder=True), 'folder')
+output_folder.__doc__ = 'argparse type: a folder to create or write into.'
+
+
+def positive_int(text):
+    """argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
+    return value
+
+
+def torch_device(text):
+    """argparse type: a device of this machine the tools run on (cpu, cuda, cuda:N)."""
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a device; use cpu or cuda[:N]') \
+            from None
+    if device.type not in ('cpu', 'cuda'):
+        raise argparse.ArgumentTypeError(f'{text!r}: the tools run on cpu or cuda[:N]')
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f'{text!r}: torch sees no GPU here; use cpu')
+    return text
 
 
 def add_cfg_options_arg(parser):

@@ -142,3 +142,29 @@ def test_make_demo_runs_end_to_end_and_reports_its_pictures(tmp_path):
         assert Image.open(ROOT / path if not path.startswith('/') else path).size[0] > 300
         assert path in proc.stdout
     assert len((proc.stdout + proc.stderr).splitlines()) < 60
+
+
+def test_a_demo_set_cut_short_is_generated_again(tmp_path):
+    """`make demo` interrupted while it writes its dataset: the next one takes the
+    generation up again, instead of refusing the folder as the user's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import load_tool
+    root = tmp_path / 'synthetic_ade20k'
+    generating = subprocess.Popen(
+        [sys.executable, '-c', 'import runpy, sys; '
+         f'runpy.run_path("tools/demo.py", run_name="tool")["ensure_data"]({str(root)!r})'],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while generating.poll() is None and len(list(root.rglob('*.jpg'))) < 10:
+        time.sleep(0.05)
+    os.kill(generating.pid, signal.SIGKILL)
+    generating.wait()
+    assert 10 <= len(list(root.rglob('*.jpg'))) < 400  # cut short
+    demo = load_tool('tools/demo.py')
+    demo['DATA'].update(num_train=4, num_val=2, size=64)  # a small set, quickly
+    demo['ensure_data'](str(root))
+    assert json.loads((root / '.mmvx_synthetic.json').read_text()) == demo['DATA']

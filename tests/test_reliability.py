@@ -363,6 +363,76 @@ def test_a_distributed_launch_tells_a_mistake_once(tmp_path):
     assert proc.stderr.strip() == 'error: process 1 of the run was killed by SIGKILL (out of memory?)'
 
 
+def test_command_line_mistakes_are_refused_before_any_work(tmp_path, ade_root):
+    """A file where a folder goes or the reverse, a file type the tool does not write, a
+    count below one, a device that is not one: argparse's one error line, at once,
+    rather than a traceback after the work (or a NaN report, or a file of another name
+    than the one printed)."""
+    demo = str(SEG_DEMO)
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('the user\'s')
+    folder = tmp_path / 'folder'
+    folder.mkdir()
+    data = [f'{loader}.dataset.data_root={ade_root}'
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    cases = [
+        ('tools/make_demo_data.py', [a_file, '--task', 'ade20k'], f'{a_file} is a file; name a folder'),
+        ('tools/train.py', [demo, '--work-dir', a_file], f'{a_file} is a file; name a folder'),
+        ('tools/test.py', [demo, 'x.pth', '--show-dir', a_file], 'is a file; name a folder'),
+        ('tools/model_converters/official2mmvx.py', ['x.pth', folder], 'is a folder; name a file'),
+        ('tools/model_converters/official2mmvx.py', ['x.pth', a_file / 'x.pth'],
+         f'{a_file} is a file, not a folder'),
+        ('tools/analysis/plot_logs.py', [folder, '--out', tmp_path / 'curves'],
+         'name a .png or .pdf or .svg file'),
+        ('tools/analysis/confusion_matrix.py', [demo, 'x.pth', '--out', folder],
+         'is a folder; name a file'),
+        ('tools/analysis/visualize_attention.py', [demo, 'x.pth', 'x.jpg', '--save-map',
+                                                   tmp_path / 'map'], 'name a .npy file'),
+        ('tools/analysis/separability.py', [demo, 'x.pth', '--splits', '0'],
+         'argument --splits: must be at least 1, got 0'),
+        ('tools/analysis/benchmark.py', [demo, '--batch-size', '0'], 'must be at least 1'),
+        ('tools/analysis/get_flops.py', [demo, '--shape', '8'],
+         'error: PatchConvNet: a 8x8 image is smaller than one 16x16 patch'),
+        ('tools/inference.py', [demo, 'x.pth', folder, '--out', tmp_path / 'o', '--device', 'gpu'],
+         "'gpu' is not a device; use cpu or cuda[:N]"),
+        ('tools/inference.py', [demo, 'x.pth', ade_root / 'images/validation', '--out',
+                                ade_root / 'images/validation/predictions'],
+         'is inside the images folder'),
+        ('tools/train.py', [demo, '--work-dir', tmp_path / 'w', '--cfg-options', *data,
+                            'train_dataloader.batch_size=0'],
+         'train_dataloader.batch_size must be at least 1, got 0'),
+        # A run shorter than the warm-up: mmengine's scheduler refused it with a traceback.
+        ('tools/train.py', [demo, '--work-dir', tmp_path / 'w', '--cfg-options', *data,
+                            'param_scheduler.1.end=50'],
+         'a param_scheduler phase would end before it begins (begin=100, end=50)'),
+    ]
+    for tool, args, culprit in cases:
+        proc = run_tool(tool, *args, check=False)
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert proc.returncode != 0 and 'Traceback' not in proc.stderr, (tool, proc.stderr[-2000:])
+        assert lines and 'error: ' in lines[-1] and culprit in lines[-1], (tool, lines[-3:])
+    assert a_file.read_text() == 'the user\'s' and sorted(os.listdir(folder)) == []
+    assert not (tmp_path / 'w').exists()
+    assert not (ade_root / 'images/validation/predictions').exists()
+    proc = subprocess.run(['bash', 'tools/dist_train.sh', demo, '0'], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: GPUS must be a number of processes, got '0'")
+
+
+def test_segmentation_label_maps_replace_nothing(short_run, tmp_path):
+    """test.py --out FOLDER writes one label map per image: into a folder that holds
+    files (here the annotations themselves) it is refused, so nothing is replaced."""
+    config, work = short_run
+    annotations = tmp_path / 'annotations'
+    annotations.mkdir()
+    (annotations / 'ADE_val_00000000.png').write_bytes(b'the ground truth')
+    proc = run_script('tools/test.py', [config, work / 'iter_8.pth', '--work-dir', tmp_path / 'w',
+                                        '--out', annotations], env=env_with_plugins())
+    assert_one_line_error(proc, f'--out {annotations} holds files already')
+    assert (annotations / 'ADE_val_00000000.png').read_bytes() == b'the ground truth'
+
+
 def test_analysis_tools_name_config_mistakes():
     demo = 'upernet_patchconvnet_demo_synthetic'
     for tool in ('tools/analysis/get_flops.py', 'tools/analysis/benchmark.py'):

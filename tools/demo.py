@@ -16,6 +16,8 @@ import time
 
 import numpy as np
 
+from mmvision_ext.runner_utils import output_folder, positive_int
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs', 'upernet_patchconvnet_demo_synthetic.py')
 DATA = dict(task='ade20k', num_train=400, num_val=50, size=128, seed=0)
@@ -37,6 +39,11 @@ def ensure_data(data_root):
                  'pass --data-root elsewhere')
     say(f'generating synthetic ADE20k set in {data_root} ({DATA["num_train"]} train / '
         f'{DATA["num_val"]} val images, {DATA["size"]}px)')
+    # Stamped before the first image: a generation cut short is taken up again (the
+    # images are the same for the same settings) rather than taken for the user's files.
+    os.makedirs(data_root, exist_ok=True)
+    with open(stamp, 'w') as f:
+        json.dump(dict(DATA, complete=False), f)
     make_dataset(DATA['task'], data_root, DATA['num_train'], DATA['num_val'], DATA['size'],
                  DATA['seed'], show_progress=True)
     with open(stamp, 'w') as f:
@@ -103,9 +110,11 @@ def save_overlays(checkpoint, data_root, out_dir, num=4):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
-    parser.add_argument('--work-dir', help='default: work_dirs/demo in the repository')
-    parser.add_argument('--data-root', help='default: data/synthetic_ade20k in the repository')
-    parser.add_argument('--iters', type=int, default=None,
+    parser.add_argument('--work-dir', type=output_folder,
+                        help='default: work_dirs/demo in the repository')
+    parser.add_argument('--data-root', type=output_folder,
+                        help='default: data/synthetic_ade20k in the repository')
+    parser.add_argument('--iters', type=positive_int, default=None,
                         help='training iterations (default: the config\'s)')
     parser.add_argument('--verbose', action='store_true',
                         help="mmengine's full log on the console (it is in the work dir anyway)")

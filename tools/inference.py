@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 from mmvision_ext.errors import UserError
-from mmvision_ext.runner_utils import user_errors
+from mmvision_ext.runner_utils import output_folder, torch_device, user_errors
 
 
 def image_paths(source):
@@ -42,16 +42,16 @@ def main(argv=None):
     parser.add_argument('config', help='config file or config name')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('images', help='an image or a folder of images')
-    parser.add_argument('--out', required=True, help='folder for the pictures and the JSON')
+    parser.add_argument('--out', type=output_folder, required=True,
+                        help='folder for the pictures and the JSON')
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation, as tools/test.py --tta')
     parser.add_argument('--score-thr', type=float, default=0.3,
                         help='detection: keep instances scoring at least this (default 0.3)')
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--device', type=torch_device, default='cpu', help='cpu or cuda[:N]')
     args = parser.parse_args(argv)
     with user_errors():
         import mmcv
-        import torch
         from PIL import Image
 
         from mmvision_ext.engine.progress import quiet_known_warnings
@@ -59,10 +59,13 @@ def main(argv=None):
         quiet_known_warnings()
         paths = image_paths(args.images)
         out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise UserError(f'--out {out} is a file; name a folder for the pictures and the JSON')
-        if args.device.startswith('cuda') and not torch.cuda.is_available():
-            raise UserError(f'--device {args.device}: torch sees no GPU here; use --device cpu')
+        if (out / 'predictions.json').exists():
+            raise UserError(f'--out {out} holds the predictions of an earlier run; remove them '
+                            'or name another folder')
+        images = Path(args.images)
+        if images.is_dir() and out.resolve().is_relative_to(images.resolve()):
+            raise UserError(f'--out {out} is inside the images folder {args.images}, whose '
+                            'pictures it would mix with the predictions; name a folder outside it')
         predictor = Predictor(args.config, args.checkpoint, tta=args.tta, device=args.device)
         results = []
         for path, stem in zip(paths, output_stems(paths)):

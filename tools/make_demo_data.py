@@ -11,11 +11,12 @@ import sys
 import time
 
 from mmvision_ext.datasets.synthetic import DEFAULT_SIZE, TASKS, make_dataset
+from mmvision_ext.runner_utils import output_folder
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
-    parser.add_argument('out_dir', help='folder to write the dataset into')
+    parser.add_argument('out_dir', type=output_folder, help='folder to write the dataset into')
     parser.add_argument('--task', required=True, choices=TASKS,
                         help='which format to write')
     parser.add_argument('--num-train', type=int, default=200)

@@ -6,6 +6,7 @@
 Arguments and environment follow mmseg's and mmdet's tools/test.py.
 """
 import argparse
+import os
 import os.path as osp
 
 from mmengine.config import ConfigDict
@@ -18,7 +19,8 @@ from mmvision_ext.engine.checkpoint import check_checkpoint_file
 from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import (
     add_config_and_launcher_args, add_flip_tta, check_checkpoint_matches, check_datasets,
-    check_metric_keys, load_config, set_launcher_env, task_of, user_errors, without_teacher
+    check_metric_keys, load_config, output_folder, output_path_problem, set_launcher_env, task_of,
+    user_errors, without_teacher
 )
 
 VISUALIZATION_HOOKS = {'seg': 'SegVisualizationHook', 'det': 'DetVisualizationHook',
@@ -29,12 +31,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='config file or config name')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='where the metrics are dumped as json '
+    parser.add_argument('--work-dir', type=output_folder, help='where the metrics are dumped as json '
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--out', help='dump the predictions (a .pkl file for detection and '
                         'classification, a folder of label maps for segmentation)')
     parser.add_argument('--show', action='store_true', help='show the predictions')
-    parser.add_argument('--show-dir', help='save a painted prediction of every test image '
+    parser.add_argument('--show-dir', type=output_folder, help='save a painted prediction of every test image '
                         'into this folder (segmentation: under its vis_data/vis_image/)')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown image')
     parser.add_argument('--tta', action='store_true',
@@ -107,6 +109,13 @@ def main(argv=None):
                                 'classification are dumped as a .pkl file; name one')
             if osp.exists(args.out):
                 raise UserError(f'--out {args.out} exists; remove it or name another file')
+        if args.out:
+            problem = output_path_problem(args.out, folder=task == 'seg')
+            if problem:
+                raise UserError(f'--out {problem}')
+            if task == 'seg' and osp.isdir(args.out) and os.listdir(args.out):
+                raise UserError(f'--out {args.out} holds files already, which label maps of '
+                                'the same names would replace; name a new or empty folder')
         if args.out:
             if task == 'seg':
                 cfg.test_evaluator.update(output_dir=args.out)

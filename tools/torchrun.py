@@ -6,7 +6,8 @@ a failed run on the processes' own messages:
 torchrun follows them with a traceback of its ``ChildFailedError`` and a failure
 summary: for a mistake in a config, some thirty lines after the one that says what is
 wrong. Here the run ends with the exit code of the first process that failed, and one
-``error:`` line only where that process could not say why (killed by a signal).
+``error:`` line only where that process could not say why (killed by a signal), or
+where the launcher itself cannot start (its port in use).
 OMP_NUM_THREADS is 1 unless set, as torchrun makes it, without its banner.
 """
 import logging
@@ -14,6 +15,7 @@ import os
 import signal
 import sys
 
+from torch.distributed import DistNetworkError
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.run import parse_args, run
 
@@ -22,8 +24,14 @@ def main(argv=None):
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     # Its log lines about the failed process and the others it stops.
     logging.getLogger('torch.distributed.elastic.multiprocessing.api').setLevel(logging.CRITICAL)
+    args = parse_args(argv)
     try:
-        run(parse_args(argv))
+        run(args)
+    except DistNetworkError as exc:
+        if 'EADDRINUSE' not in str(exc):
+            raise
+        sys.exit(f'error: port {args.master_port} is in use (another run on this machine?); '
+                 'set PORT=<another port> for tools/dist_train.sh and tools/dist_test.sh')
     except ChildFailedError as exc:
         rank, failure = exc.get_first_failure()
         if failure.exitcode >= 0:

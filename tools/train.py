@@ -19,14 +19,14 @@ from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import (
     add_config_and_launcher_args, check_crop_size, check_datasets, check_load_from,
     check_metric_keys, check_pretrained, check_teacher, check_work_dir_is_free, load_config,
-    set_launcher_env, user_errors
+    output_folder, set_launcher_env, user_errors
 )
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='config file or config name')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go '
+    parser.add_argument('--work-dir', type=output_folder, help='where logs and checkpoints go '
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CHECKPOINT, or without a value from the newest '

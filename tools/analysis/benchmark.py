@@ -24,26 +24,26 @@ import torch
 from mmvision_ext.analysis import count_flops, tensor_forward
 from mmvision_ext.apis import init_model
 from mmvision_ext.benchmark import make_step, measure, memory_mib
-from mmvision_ext.runner_utils import add_cfg_options_arg, load_config, user_errors
+from mmvision_ext.runner_utils import (
+    add_cfg_options_arg, load_config, positive_int, torch_device, user_errors
+)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('config')
-    parser.add_argument('--batch-size', type=int, default=32)
-    parser.add_argument('--shape', type=int, nargs='+', default=[224])
-    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--batch-size', type=positive_int, default=32)
+    parser.add_argument('--shape', type=positive_int, nargs='+', default=[224])
+    parser.add_argument('--device', type=torch_device, default='cpu', help='cpu or cuda[:N]')
     parser.add_argument('--amp', choices=['bf16', 'fp16'])
     parser.add_argument('--compile', action='store_true')
     parser.add_argument('--train', action='store_true')
     parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--runs', type=int, default=10)
+    parser.add_argument('--runs', type=positive_int, default=10)
     add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
     if len(args.shape) not in (1, 2):
         parser.error('--shape takes H or H W')
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        parser.error('--device cuda: torch sees no GPU here; use --device cpu')
     h, w = args.shape[0], args.shape[-1]
     device = torch.device(args.device)
     with user_errors() as run:  # config mistakes: one line

@@ -13,13 +13,13 @@ import torch
 
 from mmvision_ext.analysis import count_flops, count_params, tensor_forward
 from mmvision_ext.apis import init_model
-from mmvision_ext.runner_utils import add_cfg_options_arg, load_config, user_errors
+from mmvision_ext.runner_utils import add_cfg_options_arg, load_config, positive_int, user_errors
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('config')
-    parser.add_argument('--shape', type=int, nargs='+', default=[224],
+    parser.add_argument('--shape', type=positive_int, nargs='+', default=[224],
                         help='input H [W] (default 224; W defaults to H)')
     parser.add_argument('--json', action='store_true', help='end with one JSON line')
     add_cfg_options_arg(parser)

@@ -12,18 +12,22 @@ separates images that share a coarse label. Prints the figures and writes --out 
 import argparse
 import json
 
-from mmvision_ext.runner_utils import add_cfg_options_arg, user_errors
+from mmvision_ext.runner_utils import (
+    add_cfg_options_arg, output_file, positive_int, torch_device, user_errors
+)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('config', help='config file or config name')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--splits', type=int, default=10, help='random splits (thesis: 10)')
+    parser.add_argument('--splits', type=positive_int, default=10,
+                        help='random splits (thesis: 10)')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--out', default='separability.json', help='JSON to write')
+    parser.add_argument('--out', type=output_file('.json'), default='separability.json',
+                        help='JSON to write')
     add_cfg_options_arg(parser)
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--device', type=torch_device, default='cpu', help='cpu or cuda[:N]')
     args = parser.parse_args(argv)
     with user_errors() as run:
         from mmvision_ext.engine.progress import quiet_known_warnings

@@ -24,7 +24,7 @@ import mmvision_ext  # noqa: F401  (compatibility fixes and registration)
 from mmvision_ext.registry import MODELS
 from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import (add_cfg_options_arg, check_checkpoint_matches,
-                                       load_config, user_errors)
+                                       load_config, output_file, torch_device, user_errors)
 
 SUPPORTED = 'CaiT and PatchConvNet classifiers (configs/cls_cait_*, configs/cls_patchconvnet_*)'
 
@@ -34,8 +34,9 @@ def parse_args(argv=None):
     parser.add_argument('config', help='classification config (CaiT or PatchConvNet)')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('image', help='image file')
-    parser.add_argument('--out', help='output PNG (default: work_dirs/attention/<image stem>.png)')
-    parser.add_argument('--save-map', metavar='NPY',
+    parser.add_argument('--out', type=output_file('.png', '.jpg', '.pdf'),
+                        help='output PNG (default: work_dirs/attention/<image stem>.png)')
+    parser.add_argument('--save-map', metavar='NPY', type=output_file('.npy'),
                         help='also save the normalised (h, w) map over the patch grid')
     parser.add_argument('--class-id', type=int,
                         help='class whose map to show (heads with multi_token=True only; '
@@ -43,7 +44,7 @@ def parse_args(argv=None):
     parser.add_argument('--block', type=int, default=-1,
                         help='class-attention block to read (default: the last)')
     parser.add_argument('--alpha', type=float, default=0.5, help='weight of the heat map')
-    parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
+    parser.add_argument('--device', type=torch_device, default='cpu', help='e.g. cpu, cuda:0')
     parser.add_argument('--force', action='store_true', help='overwrite existing outputs')
     add_cfg_options_arg(parser)
     return parser.parse_args(argv)
@@ -68,8 +69,6 @@ def check_inputs(args):
     for what, path in (('image', args.image), ('checkpoint', args.checkpoint)):
         if not osp.isfile(path):
             raise UserError(f'{what} not found: {path}')
-    if args.device.startswith('cuda') and not torch.cuda.is_available():
-        raise UserError(f'--device {args.device}: CUDA is not available here')
     for path in (args.out, args.save_map):
         if path and osp.exists(path) and not args.force:
             raise UserError(f'{path} exists; pass --force to overwrite it')

@@ -16,12 +16,14 @@ import torch
 
 from mmvision_ext.converters import FAMILIES, ConversionError, convert_checkpoint, \
     load_checkpoint_file
+from mmvision_ext.runner_utils import output_file
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('src', help='official or timm checkpoint (.pth)')
-    parser.add_argument('dst', help='where to write the converted checkpoint')
+    parser.add_argument('dst', type=output_file('.pth', '.pt'),
+                        help='where to write the converted checkpoint (.pth)')
     parser.add_argument('--family', choices=FAMILIES, help='skip detection from the keys')
     parser.add_argument('--trust-pickle', action='store_true',
                         help='load SRC with weights_only=False (runs pickled code: only for '

@@ -257,5 +257,5 @@ def check_image(x: torch.Tensor, name: str, patch_size: int = 1):
         raise ValueError(f'{name}: expected a (B, C, H, W) image batch, got shape '
                          f'{tuple(x.shape)}')
     if x.shape[-2] < patch_size or x.shape[-1] < patch_size:
-        raise ValueError(f'{name}: a {x.shape[-2]}x{x.shape[-1]} image is smaller than one '
+        raise ConfigError(f'{name}: a {x.shape[-2]}x{x.shape[-1]} image is smaller than one '
                          f'{patch_size}x{patch_size} patch')

@@ -403,9 +403,9 @@ def test_inference_tool_paints_and_reports_segmentation(trained_demo, ade_root, 
     fake.parent.mkdir()
     fake.write_text('not an image')
     for source, out, culprit in [(fake, tmp_path / 'out2', f'{fake} is not a readable image'),
-                                 (val[0], fake, f'--out {fake} is a file')]:
+                                 (val[0], fake, f'--out: {fake} is a file; name a folder')]:
         proc = run_tool('tools/inference.py', ROOT / DEMO, ckpt, source, '--out', out,
                         check=False)
-        assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+        assert proc.returncode != 0 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
         assert culprit in proc.stderr.strip().splitlines()[-1]
     assert not (tmp_path / 'out2').exists()

@@ -33,7 +33,8 @@ _BUILD_PREFIX = re.compile(r'^class `\w+` in [^:]+: ')
 # torch re-raises a data-loader worker's exception with its traceback in the message.
 _WORKER_TRACE = re.compile(r'Caught \w+ in DataLoader worker process \d+\.')
 # mmengine's schedulers, when a run is shorter than the warm-up before them.
-_SCHEDULE_ENDS_EARLY = re.compile(r'end should be larger than begin, but got begin=(\d+), end=(\d+)')
+_SCHEDULE_ENDS_EARLY = re.compile(
+    r'end should be larger than begin, but got begin=(\d+), end=(\d+)')
 _UNEXPECTED_KEY = re.compile(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'")
 
 

@@ -384,7 +384,8 @@ def test_frozen_stages_freeze_embedding_and_first_blocks():
 
 
 @pytest.mark.parametrize('cls,kwargs', [(DeiT3ViT, dict(arch='t')), (CaiT, dict(arch='xxs24')),
-                                        (PatchConvNet, dict(arch='s60')), (ResMLP, dict(arch='s12'))])
+                                        (PatchConvNet, dict(arch='s60')),
+                                        (ResMLP, dict(arch='s12'))])
 def test_gradient_checkpointing_keeps_the_gradients_and_drops_the_activations(cls, kwargs):
     torch.manual_seed(0)
     size = 224 if cls is ResMLP else 64

@@ -360,7 +360,8 @@ def test_a_distributed_launch_tells_a_mistake_once(tmp_path):
                            '--master_port=29582', str(killed)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 128 + signal.SIGKILL
-    assert proc.stderr.strip() == 'error: process 1 of the run was killed by SIGKILL (out of memory?)'
+    assert proc.stderr.strip() == \
+        'error: process 1 of the run was killed by SIGKILL (out of memory?)'
 
 
 def test_command_line_mistakes_are_refused_before_any_work(tmp_path, ade_root):
@@ -376,7 +377,8 @@ def test_command_line_mistakes_are_refused_before_any_work(tmp_path, ade_root):
     data = [f'{loader}.dataset.data_root={ade_root}'
             for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     cases = [
-        ('tools/make_demo_data.py', [a_file, '--task', 'ade20k'], f'{a_file} is a file; name a folder'),
+        ('tools/make_demo_data.py', [a_file, '--task', 'ade20k'],
+         f'{a_file} is a file; name a folder'),
         ('tools/train.py', [demo, '--work-dir', a_file], f'{a_file} is a file; name a folder'),
         ('tools/test.py', [demo, 'x.pth', '--show-dir', a_file], 'is a file; name a folder'),
         ('tools/model_converters/official2mmvx.py', ['x.pth', folder], 'is a folder; name a file'),

@@ -31,13 +31,15 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='config file or config name')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', type=output_folder, help='where the metrics are dumped as json '
-                        '(default: work_dirs/<config name>)')
+    parser.add_argument('--work-dir', type=output_folder,
+                        help='where the metrics are dumped as json (default: '
+                        'work_dirs/<config name>)')
     parser.add_argument('--out', help='dump the predictions (a .pkl file for detection and '
                         'classification, a folder of label maps for segmentation)')
     parser.add_argument('--show', action='store_true', help='show the predictions')
-    parser.add_argument('--show-dir', type=output_folder, help='save a painted prediction of every test image '
-                        'into this folder (segmentation: under its vis_data/vis_image/)')
+    parser.add_argument('--show-dir', type=output_folder,
+                        help='save a painted prediction of every test image into this folder '
+                        '(segmentation: under its vis_data/vis_image/)')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown image')
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation: multi-scale + flip (the config\'s '

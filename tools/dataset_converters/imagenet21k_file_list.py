@@ -18,7 +18,8 @@ from mmvision_ext.runner_utils import output_folder
 def main(argv=None):
     parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('images', help='the folder of synset folders (n01440764/, ...)')
-    parser.add_argument('dst', type=output_folder, help='the dataset folder; the lists go to DST/meta/')
+    parser.add_argument('dst', type=output_folder,
+                        help='the dataset folder; the lists go to DST/meta/')
     parser.add_argument('--overwrite', action='store_true', help='replace existing lists')
     args = parser.parse_args(argv)
     start = time.perf_counter()

@@ -76,8 +76,9 @@ def _imagenet21k_folder(root, per_class):
 def test_imagenet21k_file_list_dataset(tmp_path):
     """The file list names every image once with the index of its sorted synset; the
     dataset reads it back (paths, labels, subsets, a real pipeline) as mmpretrain's
-    ImageNet21k reads the same file; a missing list, an existing list and a line whose
-    folder is not a listed synset each give one clear error."""
+    ImageNet21k reads the same file; a missing list, an existing list, a line whose
+    folder is not a listed synset and synset folders without images each give one clear
+    error."""
     from mmengine.registry import init_default_scope
     from mmpretrain.datasets import ImageNet21k
     from mmvision_ext.datasets import ImageNet21kFileList
@@ -119,3 +120,9 @@ def test_imagenet21k_file_list_dataset(tmp_path):
     (root / 'meta/train.txt').write_text('\n'.join(lines[:2] + ['n00000005/x.JPEG 1']) + '\n')
     with pytest.raises(UserError, match='line 3: its folder is not a synset'):
         len(ImageNet21kFileList(data_root=str(root)))
+    empty = tmp_path / 'empty'
+    (empty / 'train' / 'n00000001').mkdir(parents=True)
+    proc = run_tool('tools/dataset_converters/imagenet21k_file_list.py', empty / 'train', empty,
+                    check=False)
+    assert proc.returncode != 0 and 'hold no images' in proc.stderr
+    assert not (empty / 'meta' / 'train.txt').exists()

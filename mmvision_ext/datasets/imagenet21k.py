@@ -50,6 +50,10 @@ def write_file_list(image_root, file_list, classes_file, overwrite=False):
                            if e.name.lower().endswith(IMAGE_EXTENSIONS))
             out.writelines(f'{synset}/{name} {label}\n' for name in names)
             count += len(names)
+    if count == 0:
+        os.remove(file_list + '.part')
+        raise UserError(f'the synset folders of {image_root} hold no images '
+                        f'({", ".join(IMAGE_EXTENSIONS)})')
     os.replace(file_list + '.part', file_list)  # a list is complete or absent
     with open(classes_file, 'w') as out:
         out.writelines(f'{s}\n' for s in synsets)

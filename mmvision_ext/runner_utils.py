@@ -347,7 +347,7 @@ def output_path_problem(path, folder=False, suffixes=()):
     if not folder and path.is_dir():
         return f'{path} is a folder; name a file'
     if suffixes and path.suffix.lower() not in suffixes:
-        return f'{path}: name a {" or ".join(suffixes)} file'
+        return f'{path}: name a file ending in {", ".join(suffixes)}'
     for parent in path.absolute().parents:
         if parent.exists():
             return None if parent.is_dir() else f'{path}: {parent} is a file, not a folder'
@@ -362,6 +362,11 @@ def _argparse_type(check, name):
         return text
     parse.__name__ = name
     return parse
+
+
+# What matplotlib's savefig writes, by the file's suffix.
+FIGURE_SUFFIXES = ('.png', '.pdf', '.svg', '.jpg', '.jpeg', '.tif', '.tiff', '.webp', '.eps',
+                   '.ps')
 
 
 def output_file(*suffixes):
@@ -445,14 +450,17 @@ class user_errors:
     """Context of a tool's work: a user mistake ends the process with one ``error:`` line
     (``mmvision_ext.errors``). If it happens before ``started`` is set, what the run
     had created in ``work_dir`` (mmengine's timestamped log folder) is removed again, so
-    a refused command leaves the work dir as it found it; in a distributed launch only
-    the first process of each node tells such a mistake, the same in all of them. A
-    distributed run that ends without error destroys its process group.
+    a refused command leaves the work dir as it found it. In a ``distributed`` launch, a
+    mistake found before the runner is built (in the config or its files, the same in
+    every process) is told by the first process of each node only. A distributed run
+    that ends without error destroys its process group.
 
     Set ``cfg`` once the config is loaded: unknown config keys are then named."""
 
-    def __init__(self):
+    def __init__(self, distributed=False):
+        self.distributed = distributed
         self.cfg = None
+        self.runner_built = False
         self.started = False
         self._work_dir = None
         self._before = None
@@ -461,6 +469,7 @@ class user_errors:
         """Count the run as started at its first training or test iteration."""
         from mmengine.hooks import Hook
 
+        self.runner_built = True
         context = self
 
         class MarkStarted(Hook):
@@ -494,10 +503,11 @@ class user_errors:
                 shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
             if self._before is None and not os.listdir(self._work_dir):
                 os.rmdir(self._work_dir)
-        if not (self.started or _first_process_of_node() or os.environ.get(TRACEBACK_ENV)) \
+        if self.distributed and not (self.runner_built or _first_process_of_node()
+                                     or os.environ.get(TRACEBACK_ENV)) \
                 and self._is_user_error(exc):
-            # A mistake found before the run starts (in the config, its files) is the
-            # same in every process: the node's first one says it, once.
+            # Found in the config or its files, before the runner: the same in every
+            # process, said once by the node's first.
             sys.exit(1)
         exit_on_user_error(exc, self.cfg)
         return False

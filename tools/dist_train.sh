@@ -6,7 +6,7 @@
 [ $# -ge 2 ] || { echo "usage: bash tools/dist_train.sh CONFIG GPUS [train.py options]" >&2; exit 2; }
 CONFIG=$1
 GPUS=$2
-[[ "$GPUS" =~ ^[1-9][0-9]*$ ]] || { echo "error: GPUS must be a number of processes, got '$GPUS'; usage: bash tools/dist_train.sh CONFIG GPUS [train.py options]" >&2; exit 2; }
+[[ "$GPUS" =~ ^([1-9][0-9]*|auto|gpu|cpu)$ ]] || { echo "error: GPUS must be a number of processes (or auto, gpu, cpu, as torchrun's --nproc-per-node), got '$GPUS'; usage: bash tools/dist_train.sh CONFIG GPUS [train.py options]" >&2; exit 2; }
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}

@@ -62,10 +62,9 @@ def main(argv=None):
         if (out / 'predictions.json').exists():
             raise UserError(f'--out {out} holds the predictions of an earlier run; remove them '
                             'or name another folder')
-        images = Path(args.images)
-        if images.is_dir() and out.resolve().is_relative_to(images.resolve()):
-            raise UserError(f'--out {out} is inside the images folder {args.images}, whose '
-                            'pictures it would mix with the predictions; name a folder outside it')
+        if out.resolve() == Path(args.images).resolve():
+            raise UserError(f'--out {out} is the images folder, whose pictures it would mix '
+                            'with the predictions; name another folder')
         predictor = Predictor(args.config, args.checkpoint, tta=args.tta, device=args.device)
         results = []
         for path, stem in zip(paths, output_stems(paths)):

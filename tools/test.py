@@ -81,7 +81,7 @@ def bare_model(model):
 
 def main(argv=None):
     args = parse_args(argv)
-    with user_errors() as run:
+    with user_errors(distributed=args.launcher != 'none') as run:
         cfg = run.cfg = load_config(args.config, args.cfg_options, args.work_dir)
         run.watch(cfg.work_dir)
         check_datasets(cfg, ['test_dataloader'])

@@ -51,7 +51,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    with user_errors() as run:
+    with user_errors(distributed=args.launcher != 'none') as run:
         if args.fsdp and args.launcher == 'none':
             raise UserError('--fsdp shards over processes: launch with tools/dist_train.sh '
                             '(or torchrun ... --launcher pytorch)')

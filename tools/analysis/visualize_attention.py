@@ -34,7 +34,7 @@ def parse_args(argv=None):
     parser.add_argument('config', help='classification config (CaiT or PatchConvNet)')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('image', help='image file')
-    parser.add_argument('--out', type=output_file('.png', '.jpg', '.pdf'),
+    parser.add_argument('--out', type=output_file('.png'),
                         help='output PNG (default: work_dirs/attention/<image stem>.png)')
     parser.add_argument('--save-map', metavar='NPY', type=output_file('.npy'),
                         help='also save the normalised (h, w) map over the patch grid')

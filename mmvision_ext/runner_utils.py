@@ -466,7 +466,8 @@ class user_errors:
         self._before = None
 
     def started_with(self, runner):
-        """Count the run as started at its first training or test iteration."""
+        """Note that the runner is built, and count the run as started at its first
+        training or test iteration."""
         from mmengine.hooks import Hook
 
         self.runner_built = True

@@ -229,8 +229,7 @@ def check_datasets(cfg, loaders):
         # The COCO metric reads the annotations again, from its own ann_file: found
         # missing only after training, at the first validation, if not checked here.
         evaluator = name.replace('_dataloader', '_evaluator')
-        metrics = cfg.get(evaluator) or []
-        for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+        for metric in _metrics(cfg, evaluator):
             ann = metric.get('ann_file')
             if ann and '://' not in str(ann) and not osp.isfile(ann):
                 raise UserError(
@@ -239,14 +238,19 @@ def check_datasets(cfg, loaders):
                     f'{evaluator}.ann_file=... to the annotations of {name}.dataset')
 
 
+def _metrics(cfg, evaluator):
+    """The metric dicts of an evaluator setting (one dict, a list of them, or none)."""
+    metrics = cfg.get(evaluator) or []
+    return metrics if isinstance(metrics, (list, tuple)) else [metrics]
+
+
 def check_metric_keys(cfg, evaluators):
     """Every key of the evaluators' metrics is an argument of the metric (or of the
     classes it hands its keyword arguments to). mmseg's metrics take ``**kwargs`` and
     drop them, so a misspelt key (``iou_metric``) would leave the default in use without
     a word. Refused in Python's words, which the tools turn into their unknown-key line."""
     for name in evaluators:
-        metrics = cfg.get(name) or []
-        for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+        for metric in _metrics(cfg, name):
             cls = registered_class(metric.get('type', ''),
                                    metric.get('_scope_', cfg.get('default_scope')))
             if cls is None:

@@ -105,21 +105,21 @@ def main(argv=None):
             cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
             cfg.tta_model.module = cfg.model
             cfg.model = cfg.tta_model
-        if args.out and task != 'seg':
-            if not args.out.endswith('.pkl'):
-                raise UserError(f'--out {args.out}: the predictions of detection and '
-                                'classification are dumped as a .pkl file; name one')
-            if osp.exists(args.out):
-                raise UserError(f'--out {args.out} exists; remove it or name another file')
         if args.out:
+            if task != 'seg':
+                if not args.out.endswith('.pkl'):
+                    raise UserError(f'--out {args.out}: the predictions of detection and '
+                                    'classification are dumped as a .pkl file; name one')
+                if osp.exists(args.out):
+                    raise UserError(f'--out {args.out} exists; remove it or name another file')
             problem = output_path_problem(args.out, folder=task == 'seg')
             if problem:
                 raise UserError(f'--out {problem}')
-            if task == 'seg' and osp.isdir(args.out) and os.listdir(args.out):
-                raise UserError(f'--out {args.out} holds files already, which label maps of '
-                                'the same names would replace; name a new or empty folder')
-        if args.out:
             if task == 'seg':
+                if osp.isdir(args.out) and os.listdir(args.out):
+                    raise UserError(f'--out {args.out} holds files already, which label maps '
+                                    'of the same names would replace; name a new or empty '
+                                    'folder')
                 cfg.test_evaluator.update(output_dir=args.out)
             else:
                 cfg.test_evaluator = [cfg.test_evaluator,

@@ -15,6 +15,11 @@ from mmvision_ext.errors import ConfigError, UserError
 from mmvision_ext.registry import HOOKS
 
 
+def _bare_model(runner):
+    """The runner's model inside its DDP / FSDP wrapper."""
+    return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+
 class NonFiniteLossError(UserError):
     """Training produced a NaN or infinite loss."""
 
@@ -47,7 +52,7 @@ class NonFiniteLossHook(Hook):
         self._bad_step = False
 
     def before_train(self, runner):
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = _bare_model(runner)
         self._buffers = [b for b in model.buffers() if b.is_floating_point()] \
             if self.action == 'skip' else []
         self._saved_buffers = []
@@ -131,13 +136,13 @@ class GrafitMemoryHook(Hook):
         if self._dataloader is None:
             cfg = self.dataloader_cfg or self.memory_dataloader_cfg(runner.cfg)
             self._dataloader = runner.build_dataloader(cfg, seed=runner.seed)
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = _bare_model(runner)
         model.rebuild_memory(self._dataloader)
 
     def before_train(self, runner):
         # One memory row per training image, indexed by the image's index: a set of
         # another size fails at the first step (larger) or only at validation (smaller).
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = _bare_model(runner)
         size = len(runner.train_dataloader.dataset)
         if getattr(model, 'num_train', size) != size:
             raise ConfigError(f'the training set has {size} images, the memory of Grafit '

@@ -1,5 +1,5 @@
-"""Throughput and peak-memory measurement shared by tools/analysis/benchmark.py and
-tools/analysis/compare_timm.py: warm-up, then the median of several timed runs."""
+"""Throughput and peak-memory measurement shared by tools/analysis/benchmark.py,
+compare_timm.py and gpu_report.py: warm-up, then the median of several timed runs."""
 import contextlib
 import resource
 import statistics
@@ -22,6 +22,44 @@ class Logits(torch.nn.Module):
 
     def forward(self, x):
         return self.model(x, mode='tensor')
+
+
+def timm_pair(timm_name, device='cpu', drop_path_rate=0.):
+    """Our classifier and timm's ``timm_name`` on the same weights (timm's random
+    initialisation converted into ours), both images -> logits, in eval mode, and the
+    largest difference of their fp32 logits on two random images (TF32 off).
+
+    Both get the stochastic depth rate ``drop_path_rate``, by default timm's default,
+    none: our classifier is otherwise the one of its training recipe's config, whose
+    rate (0.1 for ViT-B, CaiT-S24, ResMLP-S24) would time extra work in training.
+    (timm raises DeiT III's rate linearly with depth, from 0 in the first block; ours
+    and the official code keep it constant.)
+    """
+    import timm
+
+    from mmvision_ext.converters import build_classifier, convert_checkpoint
+    device = torch.device(device)
+    torch.manual_seed(0)
+    ref = timm.create_model(timm_name, pretrained=False, drop_path_rate=drop_path_rate)
+    state_dict, info = convert_checkpoint(ref.state_dict())
+    ours = build_classifier(info, drop_path_rate=drop_path_rate)
+    ours.load_state_dict(state_dict, strict=True)
+    ours, ref = Logits(ours).to(device).eval(), ref.to(device).eval()
+    x = torch.randn(2, 3, 224, 224, device=device)
+    with torch.no_grad(), no_tf32():
+        diff = (ours(x) - ref(x)).abs().max().item()
+    return ours, ref, diff
+
+
+@contextlib.contextmanager
+def no_tf32():
+    """CUDA matmuls and convolutions in full fp32 (no TF32) inside the block."""
+    old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
 
 
 def _sync(device):

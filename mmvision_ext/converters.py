@@ -78,13 +78,17 @@ def model_config(info):
     return model.to_dict()
 
 
-def build_classifier(info, device=None):
-    """Build the classifier of ``info`` (on ``device``; 'meta' allocates nothing)."""
+def build_classifier(info, device=None, **backbone):
+    """Build the classifier of ``info`` (on ``device``; 'meta' allocates nothing), with
+    the backbone settings ``backbone`` (e.g. ``drop_path_rate=0.``) in place of its
+    config's."""
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
     init_default_scope('mmpretrain')
+    cfg = model_config(info)
+    cfg['backbone'].update(backbone)
     with torch.device(device or 'cpu'):
-        return MODELS.build(model_config(info))
+        return MODELS.build(cfg)
 
 
 def check_against_model(sd, model):

@@ -13,9 +13,11 @@ import mmvision_ext  # noqa: F401
 from conftest import ROOT, assert_tensors_close, load_tool, run_tool, saved_activation_bytes
 from mmvision_ext.analysis import count_flops, count_params, tensor_forward
 from mmvision_ext.apis import get_pooling_attention, init_model
+from mmvision_ext.benchmark import timm_pair
 from mmvision_ext.converters import build_classifier, convert_checkpoint
 from mmvision_ext.models.backbones import CaiT, DeiT3ViT, DeiTViT, PatchConvNet, ResMLP
 from mmvision_ext.models.heads import ClassAttentionClsHead
+from mmvision_ext.models.layers import DropPath, layer_scale_residual
 from thesis_figures import BACKBONES, RESMLP_S12_ABLATIONS
 
 
@@ -230,6 +232,44 @@ def test_in_place_activations_compute_what_training_computes(cls, kwargs):
     assert autograd.requires_grad
     assert torch.allclose(in_place, autograd.detach(), atol=1e-6)
     assert torch.equal(x, images)
+
+
+@pytest.mark.parametrize('with_layer_scale', [True, False])
+@pytest.mark.parametrize('shape', [(8, 5, 6), (8, 3, 4, 6)], ids=['tokens', 'map'])
+def test_stochastic_depth_folded_into_layer_scale_is_timms_drop_path(with_layer_scale, shape):
+    """The per-sample keep factor multiplies LayerScale instead of the branch: with the
+    same random draws, the output and the gradients of ``x + DropPath(gamma * y)``, whole
+    samples dropped, the others rescaled."""
+    drop_path = DropPath(0.5).train()
+    x, y = torch.randn(shape, requires_grad=True), torch.randn(shape, requires_grad=True)
+    gamma = torch.rand(shape[-1], requires_grad=True) if with_layer_scale else None
+    inputs = [x, y] + [gamma] * with_layer_scale
+    torch.manual_seed(1)
+    ours = layer_scale_residual(x, gamma, y, drop_path)
+    torch.manual_seed(1)
+    timms = x + drop_path(y if gamma is None else gamma * y)
+    assert torch.allclose(ours, timms, atol=1e-6)
+    weights = torch.randn(shape)
+    for ours_grad, timm_grad in zip(torch.autograd.grad((ours * weights).sum(), inputs),
+                                    torch.autograd.grad((timms * weights).sum(), inputs)):
+        assert torch.allclose(ours_grad, timm_grad, atol=1e-5)
+    dropped = (ours == x).flatten(1).all(1)
+    assert 0 < dropped.sum() < len(dropped)
+    assert torch.allclose(layer_scale_residual(x, gamma, y, drop_path.eval()),
+                          x + (y if gamma is None else gamma * y), atol=1e-6)
+
+
+def test_timm_pair_gives_both_the_same_stochastic_depth():
+    """compare_timm.py and gpu_report.py time ours beside timm's with the same stochastic
+    depth, by default none, timm's default (our CaiT-XXS24 recipe has 0.05): in training
+    mode, with no dropout either, both compute the same logits."""
+    ours, ref, diff = timm_pair('cait_xxs24_224')
+    assert diff < 1e-4
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.allclose(ours.train()(x), ref.train()(x), atol=1e-4)
+    ours, _, _ = timm_pair('cait_xxs24_224', drop_path_rate=0.1)
+    assert {m.drop_prob for m in ours.modules() if isinstance(m, DropPath)} == {0.1}
 
 
 def test_patchconvnet_stem_runs_a_few_images_at_a_time_without_gradients():

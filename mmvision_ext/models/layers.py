@@ -55,11 +55,24 @@ class InplaceGELU(nn.GELU):
 
 
 def layer_scale_residual(x, gamma, y, drop_path):
-    """``x + drop_path(gamma * y)``: LayerScale and the residual add in one pass
-    (``addcmul``) when there is no drop-path."""
-    if isinstance(drop_path, nn.Identity):
-        return torch.addcmul(x, gamma, y)
-    return x + drop_path(gamma * y)
+    """``x + drop_path(gamma * y)`` (``x + drop_path(y)`` when ``gamma`` is None) in one
+    pass over the map, ``addcmul``. Stochastic depth keeps or drops whole samples: its
+    per-sample factor (0 or 1 / keep rate), ``drop_path`` applied to ones of shape
+    (B, 1, ...), multiplies ``gamma`` instead of the branch's map: in training, two map-sized
+    products and their intermediate results less per residual than timm's blocks.
+
+    Args:
+        x (Tensor): the residual stream.
+        gamma (Tensor, optional): LayerScale's per-channel factors.
+        y (Tensor): the branch's output, shaped like ``x``.
+        drop_path (nn.Module): ``DropPath`` or ``nn.Identity``.
+    """
+    if isinstance(drop_path, nn.Identity) or not drop_path.training:
+        return x + y if gamma is None else torch.addcmul(x, gamma, y)
+    # In the dtype of the product timm's blocks would drop (fp32 LayerScale under autocast).
+    dtype = y.dtype if gamma is None else torch.promote_types(gamma.dtype, y.dtype)
+    keep = drop_path(y.new_ones((y.shape[0],) + (1,) * (y.dim() - 1), dtype=dtype))
+    return torch.addcmul(x, keep if gamma is None else gamma * keep, y)
 
 
 class _RunningStatsKept:
@@ -325,8 +338,5 @@ class LayerScaleBlock(nn.Module):
             self.gamma_2 = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
 
     def forward(self, x):
-        if self.gamma_1 is None:
-            x = x + self.drop_path(self.attn(self.norm1(x)))
-            return x + self.drop_path(self.mlp(self.norm2(x)))
         x = layer_scale_residual(x, self.gamma_1, self.attn(self.norm1(x)), self.drop_path)
         return layer_scale_residual(x, self.gamma_2, self.mlp(self.norm2(x)), self.drop_path)

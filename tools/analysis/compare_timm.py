@@ -6,16 +6,15 @@
 Runs are interleaved (ours, timm, ours, ...) and the median throughput of each is
 reported with the ratio ours / timm. Outputs are checked to agree first (largest logit
 difference at most 1e-4 in fp32): a pair that disagrees stops the tool with an error,
-untimed.
+untimed. Both run without stochastic depth (timm's default) unless ``--drop-path`` gives
+both a rate.
 """
 import argparse
 import json
 
-import timm
 import torch
 
-from mmvision_ext.benchmark import Logits, interleaved, make_step
-from mmvision_ext.converters import build_classifier, convert_checkpoint
+from mmvision_ext.benchmark import interleaved, make_step, timm_pair
 
 PAIRS = {  # our variant: timm model
     'deit3_s': 'deit3_small_patch16_224',
@@ -37,6 +36,8 @@ def main(argv=None):
     parser.add_argument('--amp', choices=['bf16', 'fp16'])
     parser.add_argument('--train', action='store_true', help='forward + backward')
     parser.add_argument('--compile', action='store_true', help='torch.compile both')
+    parser.add_argument('--drop-path', type=float, default=0.,
+                        help="stochastic depth rate of both in training (default: timm's, 0)")
     parser.add_argument('--rounds', type=int, default=10)
     parser.add_argument('--threads', type=int, default=None, help='CPU threads')
     args = parser.parse_args(argv)
@@ -46,15 +47,8 @@ def main(argv=None):
     dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16, None: None}[args.amp]
     results = []
     for name in args.pairs:
-        torch.manual_seed(0)
-        ref = timm.create_model(PAIRS[name], pretrained=False)
-        state_dict, info = convert_checkpoint(ref.state_dict())
-        ours = build_classifier(info)
-        ours.load_state_dict(state_dict, strict=True)
-        ours, ref = Logits(ours).to(device).eval(), ref.to(device).eval()
+        ours, ref, diff = timm_pair(PAIRS[name], device, args.drop_path)
         x = torch.randn(args.batch_size, 3, 224, 224, device=device)
-        with torch.no_grad():
-            diff = (ours(x[:2]) - ref(x[:2])).abs().max().item()
         if diff > 1e-4:
             raise SystemExit(f'error: {name}: logits differ from timm {PAIRS[name]} by {diff:.2e} '
                              '(> 1e-4); not timing models that compute different things')
@@ -70,6 +64,7 @@ def main(argv=None):
               f'ratio {ours_ips / timm_ips:.3f}   (max |logit diff| {diff:.1e})', flush=True)
     mode = ('train' if args.train else 'inference') + (f' {args.amp}' if args.amp else ' fp32')
     print(json.dumps(dict(device=str(device), mode=mode, batch_size=args.batch_size,
+                          drop_path_rate=args.drop_path,
                           threads=torch.get_num_threads(), results=results)))
 
 

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from mmvision_ext.benchmark import interleaved, make_step, minor_page_faults
 from mmvision_ext.models.backbones.patchconvnet import PatchConvNet
+from mmvision_ext.runner_utils import positive_int
 
 
 class OfficialFormulation(nn.Module):
@@ -65,11 +66,11 @@ class OfficialFormulation(nn.Module):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('--arch', default='s60', choices=sorted(PatchConvNet.arch_zoo))
-    parser.add_argument('--batch-size', type=int, default=32)
-    parser.add_argument('--img-size', type=int, default=224)
+    parser.add_argument('--batch-size', type=positive_int, default=32)
+    parser.add_argument('--img-size', type=positive_int, default=224)
     parser.add_argument('--train', action='store_true', help='forward + backward')
-    parser.add_argument('--rounds', type=int, default=10)
-    parser.add_argument('--threads', type=int, default=None, help='CPU threads')
+    parser.add_argument('--rounds', type=positive_int, default=10)
+    parser.add_argument('--threads', type=positive_int, default=None, help='CPU threads')
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -15,6 +15,7 @@ import json
 import torch
 
 from mmvision_ext.benchmark import interleaved, make_step, timm_pair
+from mmvision_ext.runner_utils import positive_int, torch_device
 
 PAIRS = {  # our variant: timm model
     'deit3_s': 'deit3_small_patch16_224',
@@ -31,16 +32,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('--pairs', nargs='+', default=['deit3_s', 'cait_xxs24', 'resmlp_s12'],
                         choices=sorted(PAIRS))
-    parser.add_argument('--batch-size', type=int, default=32)
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--batch-size', type=positive_int, default=32)
+    parser.add_argument('--device', type=torch_device, default='cpu', help='cpu or cuda[:N]')
     parser.add_argument('--amp', choices=['bf16', 'fp16'])
     parser.add_argument('--train', action='store_true', help='forward + backward')
     parser.add_argument('--compile', action='store_true', help='torch.compile both')
     parser.add_argument('--drop-path', type=float, default=0.,
                         help="stochastic depth rate of both in training (default: timm's, 0)")
-    parser.add_argument('--rounds', type=int, default=10)
-    parser.add_argument('--threads', type=int, default=None, help='CPU threads')
+    parser.add_argument('--rounds', type=positive_int, default=10)
+    parser.add_argument('--threads', type=positive_int, default=None, help='CPU threads')
     args = parser.parse_args(argv)
+    if not 0 <= args.drop_path < 1:
+        parser.error(f'argument --drop-path: a rate in [0, 1), got {args.drop_path}')
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)

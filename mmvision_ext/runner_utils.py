@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -456,10 +457,12 @@ class user_errors:
     had created in ``work_dir`` (mmengine's timestamped log folder) is removed again, so
     a refused command leaves the work dir as it found it. In a ``distributed`` launch, a
     mistake found before the runner is built (in the config or its files, the same in
-    every process) is told by the first process of each node only. A distributed run
-    that ends without error destroys its process group.
+    every process) is told by the first process of each node; the others wait for the
+    launcher to stop them (``first_process_wait_s``, then they tell it too). A
+    distributed run that ends without error destroys its process group.
 
     Set ``cfg`` once the config is loaded: unknown config keys are then named."""
+    first_process_wait_s = 60
 
     def __init__(self, distributed=False):
         self.distributed = distributed
@@ -512,8 +515,11 @@ class user_errors:
                                      or os.environ.get(TRACEBACK_ENV)) \
                 and self._is_user_error(exc):
             # Found in the config or its files, before the runner: the same in every
-            # process, said once by the node's first.
-            sys.exit(1)
+            # process, said once by the node's first. This one waits for it to say it and
+            # fail, whereupon the launcher stops the others: exiting now could have the
+            # launcher stop the first before it has said anything. Said here after all if
+            # the first does not fail.
+            time.sleep(self.first_process_wait_s)
         exit_on_user_error(exc, self.cfg)
         return False
 

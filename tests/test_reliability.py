@@ -344,8 +344,12 @@ def assert_one_line_error(proc, culprit):
 def test_a_distributed_launch_tells_a_mistake_once(tmp_path):
     """tools/dist_train.sh with a config mistake: its one line, said by the first process
     alone, without torchrun's traceback and failure summary after it; a process killed
-    by a signal, which cannot say why, is named by the launcher."""
-    env = {**os.environ, 'PORT': '29581'}
+    by a signal, which cannot say why, is named by the launcher. The first process starts
+    last here: the others must not have the launcher stop it before it has said it."""
+    (tmp_path / 'slow_first').mkdir()
+    (tmp_path / 'slow_first' / 'sitecustomize.py').write_text(
+        "import os, time\nif os.environ.get('LOCAL_RANK') == '0':\n    time.sleep(3)\n")
+    env = {**os.environ, 'PORT': '29581', 'PYTHONPATH': str(tmp_path / 'slow_first')}
     proc = subprocess.run(['bash', 'tools/dist_train.sh', str(SEG_DEMO), '2', '--work-dir',
                            str(tmp_path / 'w'), '--cfg-options', 'model.backbone.arch=zz'],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -8,7 +8,8 @@ summary: for a mistake in a config, some thirty lines after the one that says wh
 wrong. Here the run ends with the exit code of the first process that failed, and one
 ``error:`` line only where that process could not say why (killed by a signal), or
 where the launcher itself cannot start (its port in use).
-OMP_NUM_THREADS is 1 unless set, as torchrun makes it, without its banner.
+With several processes per node OMP_NUM_THREADS is 1 unless set, as torchrun makes it,
+without its banner.
 """
 import logging
 import os
@@ -17,14 +18,19 @@ import sys
 
 from torch.distributed import DistNetworkError
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-from torch.distributed.run import parse_args, run
+from torch.distributed.run import determine_local_world_size, parse_args, run
 
 
 def main(argv=None):
-    os.environ.setdefault('OMP_NUM_THREADS', '1')
     # Its log lines about the failed process and the others it stops.
     logging.getLogger('torch.distributed.elastic.multiprocessing.api').setLevel(logging.CRITICAL)
     args = parse_args(argv)
+    try:
+        processes = determine_local_world_size(args.nproc_per_node)
+    except ValueError as exc:  # 'gpu' without one, or not a number
+        sys.exit(f'error: {args.nproc_per_node} processes per node: {exc}')
+    if processes > 1:
+        os.environ.setdefault('OMP_NUM_THREADS', '1')
     try:
         run(args)
     except DistNetworkError as exc:

@@ -74,7 +74,12 @@ def _find_key(node, key, path=''):
 
 def registered_class(name, scope=None):
     """The class a config's ``type`` names, from any registry of ``scope`` (a config's
-    ``default_scope``; default: the current scope)."""
+    ``default_scope``; default: the current scope). A class (a pure-Python config's
+    ``type``) is its own; anything else but a name has none."""
+    if inspect.isclass(name):
+        return name
+    if not isinstance(name, str):
+        return None
     from mmengine import registry as r
     with r.DefaultScope.overwrite_default_scope(scope):
         for reg in (r.MODELS, r.DATASETS, r.TRANSFORMS, r.DATA_SAMPLERS, r.HOOKS, r.LOOPS,
@@ -112,11 +117,11 @@ def unknown_key_message(exc, cfg):
             from torch.utils.data import DataLoader
             valid = accepted_keys(DataLoader, 'DataLoader') | {'sampler', 'batch_sampler'}
             name = 'DataLoader'
-        elif isinstance(node.get('type'), str):
+        elif node.get('type') is not None:
             cls = registered_class(node['type'], cfg.get('default_scope'))
             if cls is None or cls_name not in {k.__name__ for k in inspect.getmro(cls)}:
                 continue
-            valid, name = accepted_keys(cls, cls_name), node['type']
+            valid, name = accepted_keys(cls, cls_name), cls.__name__
         else:
             continue
         where = f'{path}.{key}' if path else key

@@ -240,8 +240,11 @@ def check_datasets(cfg, loaders):
 
 
 def _metrics(cfg, evaluator):
-    """The metric dicts of an evaluator setting (one dict, a list of them, or none)."""
+    """The metric dicts of an evaluator setting: one dict, a list of them, an evaluator
+    (``dict(type='Evaluator', metrics=...)``) or none."""
     metrics = cfg.get(evaluator) or []
+    if isinstance(metrics, dict) and 'metrics' in metrics:
+        metrics = metrics['metrics'] or []
     return metrics if isinstance(metrics, (list, tuple)) else [metrics]
 
 
@@ -252,7 +255,7 @@ def check_metric_keys(cfg, evaluators):
     a word. Refused in Python's words, which the tools turn into their unknown-key line."""
     for name in evaluators:
         for metric in _metrics(cfg, name):
-            cls = registered_class(metric.get('type', ''),
+            cls = registered_class(metric.get('type'),
                                    metric.get('_scope_', cfg.get('default_scope')))
             if cls is None:
                 continue

@@ -83,3 +83,27 @@ def test_every_shipped_metric_takes_its_keys():
     from mmvision_ext.runner_utils import check_metric_keys, load_config
     for path in sorted((ROOT / 'configs').glob('*.py')):
         check_metric_keys(load_config(path), ['val_evaluator', 'test_evaluator'])
+
+
+@pytest.mark.parametrize('metric_type', ['IoUMetric', 'class'])
+@pytest.mark.parametrize('wrapped', [False, True], ids=['metric', 'evaluator'])
+def test_a_misspelt_metric_key_is_refused(metric_type, wrapped):
+    """A metric named by its registry name or, in a pure-Python config, by its class,
+    given alone or inside ``dict(type='Evaluator', metrics=[...])``: a misspelt key is
+    refused with the tools' unknown-key line, the right ones pass."""
+    from mmengine.config import Config
+    from mmseg.evaluation import IoUMetric
+
+    from mmvision_ext.errors import user_error_message
+    from mmvision_ext.runner_utils import check_metric_keys
+
+    def config(**keys):
+        metric = dict(type=IoUMetric if metric_type == 'class' else metric_type, **keys)
+        return Config(dict(default_scope='mmseg', test_evaluator=dict(
+            type='Evaluator', metrics=[metric]) if wrapped else metric))
+    check_metric_keys(config(iou_metrics=['mDice']), ['test_evaluator'])
+    misspelt = config(iou_metric=['mDice'])
+    with pytest.raises(TypeError, match="unexpected keyword argument 'iou_metric'") as exc:
+        check_metric_keys(misspelt, ['test_evaluator'])
+    assert user_error_message(exc.value, misspelt).endswith(
+        "IoUMetric has no argument 'iou_metric'; did you mean iou_metrics?")

@@ -372,14 +372,19 @@ def _argparse_type(check, name):
     return parse
 
 
-# What matplotlib's savefig writes, by the file's suffix.
-FIGURE_SUFFIXES = ('.png', '.pdf', '.svg', '.jpg', '.jpeg', '.tif', '.tiff', '.webp', '.eps',
-                   '.ps')
-
-
 def output_file(*suffixes):
     """argparse type: a file to write, with one of ``suffixes`` (e.g. '.png')."""
     return _argparse_type(lambda text: output_path_problem(text, suffixes=suffixes), 'file')
+
+
+def figure_file(text):
+    """argparse type: a figure to write, in a format matplotlib's ``savefig`` writes (told
+    by the file's suffix)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    common = ('png', 'pdf', 'svg')
+    formats = sorted(FigureCanvasBase.get_supported_filetypes(),
+                     key=lambda fmt: (common.index(fmt) if fmt in common else 3, fmt))
+    return output_file(*(f'.{fmt}' for fmt in formats))(text)
 
 
 output_folder = _argparse_type(lambda text: output_path_problem(text, folder=True), 'folder')

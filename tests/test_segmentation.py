@@ -339,6 +339,9 @@ def test_plot_logs_draws_every_logged_point(trained_demo, tmp_path, capsys):
     assert f'a: loss {logged} points, mIoU 1 points' in printed
     assert f'b: loss {logged} points, mIoU 1 points' in printed
     assert Image.open(out).size[0] > 400
+    out = tmp_path / 'curves.svgz'  # any format matplotlib writes
+    load_tool('tools/analysis/plot_logs.py')['main']([str(work), '--out', str(out)])
+    assert out.read_bytes()[:2] == b'\x1f\x8b'  # gzip
     with pytest.raises(SystemExit):  # a key the logs do not have: one error line
         load_tool('tools/analysis/plot_logs.py')['main']([str(work), '--keys', 'mAP',
                                                            '--out', str(tmp_path / 'x.png')])

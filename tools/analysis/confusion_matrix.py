@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from mmvision_ext.runner_utils import (
-    FIGURE_SUFFIXES, add_cfg_options_arg, output_file, torch_device, user_errors
+    add_cfg_options_arg, figure_file, torch_device, user_errors
 )
 
 
@@ -19,7 +19,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('config', help='config file or config name')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', type=output_file(*FIGURE_SUFFIXES), default='confusion_matrix.png',
+    parser.add_argument('--out', type=figure_file, default='confusion_matrix.png',
                         help='picture to write (and the counts as JSON beside it)')
     add_cfg_options_arg(parser)
     parser.add_argument('--device', type=torch_device, default='cpu', help='cpu or cuda[:N]')

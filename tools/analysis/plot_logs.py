@@ -8,7 +8,7 @@ run in each work dir, resumed runs included; one panel per key, one line per wor
 """
 import argparse
 
-from mmvision_ext.runner_utils import FIGURE_SUFFIXES, output_file, user_errors
+from mmvision_ext.runner_utils import figure_file, user_errors
 from mmvision_ext.visualization import plot_runs
 
 
@@ -18,7 +18,7 @@ def main(argv=None):
     parser.add_argument('--keys', nargs='+', help='scalars to plot (default: loss, lr and the '
                         'validation metric the logs have: mIoU, accuracy/top1 or coco mAPs)')
     parser.add_argument('--labels', nargs='+', help='legend names, one per work dir')
-    parser.add_argument('--out', type=output_file(*FIGURE_SUFFIXES), default='curves.png',
+    parser.add_argument('--out', type=figure_file, default='curves.png',
                         help='picture to write (.png, .pdf, .svg, ...)')
     args = parser.parse_args(argv)
     if args.labels and len(args.labels) != len(args.work_dirs):

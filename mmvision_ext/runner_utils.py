@@ -83,20 +83,24 @@ def _option_conflict(cfg, key, exc):
     """Why ``--cfg-options key=...`` cannot be merged: mmengine's message speaks of child
     and base configs; name the setting in the way instead."""
     node, parts = cfg.to_dict(), key.split('.')
-    for depth, part in enumerate(parts[:-1]):
-        where = '.'.join(parts[:depth + 1])
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, (list, tuple)) and part.isdigit():
+    for depth, part in enumerate(parts):
+        if isinstance(node, (list, tuple)):
+            listed = '.'.join(parts[:depth])
+            if not part.isdigit():
+                example = '.'.join(parts[:depth] + ['0'] + parts[depth:])
+                return (f'--cfg-options {key}: {listed} is a list of {len(node)} entries; '
+                        f'say which, from 0 (e.g. {example})')
             if int(part) >= len(node):
-                return (f'--cfg-options {key}: {".".join(parts[:depth])} is a list of '
-                        f'{len(node)} entries; it has no entry {part}')
+                return (f'--cfg-options {key}: {listed} is a list of {len(node)} entries; '
+                        f'it has no entry {part}')
             node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
         else:
             break
-        if not isinstance(node, (dict, list, tuple)):
-            return (f'--cfg-options {key}: {where} is {node!r} in this config, not a dict of '
-                    f'settings, so it has no {parts[depth + 1]!r}')
+        if depth + 1 < len(parts) and not isinstance(node, (dict, list, tuple)):
+            return (f'--cfg-options {key}: {".".join(parts[:depth + 1])} is {node!r} in this '
+                    f'config, not a dict of settings, so it has no {parts[depth + 1]!r}')
     return f'--cfg-options {key}: {exc}'
 
 

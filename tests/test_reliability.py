@@ -374,6 +374,21 @@ def test_a_distributed_launch_tells_a_mistake_once(tmp_path):
     assert "unknown variant 'zz'" in proc.stderr
 
 
+@pytest.mark.parametrize('option,message', [
+    ('param_scheduler.begin', 'param_scheduler is a list of 2 entries; say which, from 0 '
+                              '(e.g. param_scheduler.0.begin)'),
+    ('param_scheduler.5.begin', 'param_scheduler is a list of 2 entries; it has no entry 5'),
+    ('optim_wrapper.optimizer.lr.x', 'optim_wrapper.optimizer.lr is 0.002 in this config, '
+                                     "not a dict of settings, so it has no 'x'"),
+])
+def test_a_cfg_option_the_config_cannot_take_names_the_setting_in_the_way(option, message):
+    from mmvision_ext.errors import UserError
+    from mmvision_ext.runner_utils import load_config
+    with pytest.raises(UserError) as exc:
+        load_config(SEG_DEMO, {option: 0})
+    assert str(exc.value) == f'--cfg-options {option}: {message}'
+
+
 def test_command_line_mistakes_are_refused_before_any_work(tmp_path, ade_root):
     """A file where a folder goes or the reverse, a file type the tool does not write, a
     count below one, a device that is not one: argparse's one error line, at once,

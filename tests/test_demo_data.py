@@ -146,7 +146,8 @@ def test_make_demo_runs_end_to_end_and_reports_its_pictures(tmp_path):
 
 def test_a_demo_set_cut_short_is_generated_again(tmp_path):
     """`make demo` interrupted while it writes its dataset: the next one takes the
-    generation up again, instead of refusing the folder as the user's."""
+    generation up again, instead of refusing the folder as the user's, and writes the
+    set it wants afresh."""
     import os
     import signal
     import subprocess
@@ -168,3 +169,4 @@ def test_a_demo_set_cut_short_is_generated_again(tmp_path):
     demo['DATA'].update(num_train=4, num_val=2, size=64)  # a small set, quickly
     demo['ensure_data'](str(root))
     assert json.loads((root / '.mmvx_synthetic.json').read_text()) == demo['DATA']
+    assert len(list(root.rglob('*.jpg'))) == 4 + 2  # none of the other set's left

@@ -10,6 +10,7 @@ import glob
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import time
@@ -37,6 +38,10 @@ def ensure_data(data_root):
     if osp.isdir(data_root) and os.listdir(data_root) and not osp.isfile(stamp):
         sys.exit(f'error: {data_root} exists and was not made by the demo; move it away or '
                  'pass --data-root elsewhere')
+    if osp.isfile(stamp):
+        # The demo made the folder (it writes only into an empty one): another set, or one
+        # cut short. Written afresh, so that no image of the other set stays in it.
+        shutil.rmtree(data_root)
     say(f'generating synthetic ADE20k set in {data_root} ({DATA["num_train"]} train / '
         f'{DATA["num_val"]} val images, {DATA["size"]}px)')
     # Stamped before the first image: a generation cut short is taken up again (the

@@ -121,7 +121,9 @@ class DepthwiseConv(nn.Conv2d):
 
 
 class SqueezeExcite(nn.Module):
-    """SE gate C -> C/4 -> C (ReLU, sigmoid) on channels-last maps.
+    """SE gate C -> C/4 -> C (ReLU, sigmoid) on channels-last maps. When no gradient is
+    recorded it scales its input in place, as ``InplaceGELU`` activates it: a forward hook
+    on the layers before it then sees their output gated.
 
     Args:
         dim (int): channels.

@@ -68,6 +68,14 @@ def load_config(path, cfg_options=None, work_dir=None):
     path = str(find_config(path))
     cfg = Config.fromfile(path)
     for key, value in (cfg_options or {}).items():
+        if key.startswith('model.data_preprocessor.') and 'data_preprocessor' in cfg \
+                and not cfg.get('model', {}).get('data_preprocessor'):
+            # The runner gives the model the config's data_preprocessor unless the model
+            # has one: a new model.data_preprocessor would replace all of it.
+            raise UserError(
+                f'--cfg-options {key}: this config sets the data preprocessor as '
+                f'data_preprocessor (mean, std, Mixup ...), which a model.data_preprocessor '
+                f'would replace whole; set {key[len("model."):]} instead')
         try:
             cfg.merge_from_dict({key: value})
         except (TypeError, KeyError) as exc:
@@ -268,6 +276,21 @@ def check_metric_keys(cfg, evaluators):
                 if key not in valid:
                     raise TypeError(f'{cls.__name__}.__init__() got an unexpected keyword '
                                     f'argument {key!r}')
+
+
+def check_num_classes(cfg):
+    """A classifier's head has as many classes as the targets its data preprocessor makes
+    (Mixup, CutMix and label smoothing turn labels into vectors of that length)."""
+    model = cfg.get('model') or {}
+    where = 'model.data_preprocessor' if model.get('data_preprocessor') else 'data_preprocessor'
+    head = model.get('head') or {}
+    preprocessor = model.get('data_preprocessor') or cfg.get('data_preprocessor') or {}
+    classes, targets = head.get('num_classes'), preprocessor.get('num_classes')
+    if isinstance(classes, int) and isinstance(targets, int) and classes != targets:
+        raise UserError(f'model.head.num_classes is {classes} but {where}.num_classes is '
+                        f'{targets}, the length of the targets it makes; set both, e.g. '
+                        f'--cfg-options model.head.num_classes={classes} '
+                        f'{where}.num_classes={classes}')
 
 
 def backbone_patch_size(cfg):

@@ -15,8 +15,7 @@ DEMO = 'configs/upernet_patchconvnet_demo_synthetic.py'
 def _opts(data, iters):
     loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
     return ([f'{k}.dataset.data_root={data}' for k in loaders]
-            + [f'{k}.num_workers=0' for k in loaders]
-            + [f'{k}.persistent_workers=False' for k in loaders]
+            + [f'{k}.num_workers=0' for k in loaders]  # persistent_workers left on
             + ['train_dataloader.batch_size=2', 'env_cfg.dist_cfg.backend=gloo',
                f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
                'default_hooks.checkpoint.interval=3', 'default_hooks.logger.interval=1',

@@ -76,13 +76,16 @@ def test_configs_are_found_by_name():
         in proc.stderr
 
 
-def test_every_shipped_metric_takes_its_keys():
+def test_every_shipped_config_passes_the_config_checks():
     """mmseg's metrics drop keys they do not know: each key of a shipped config's
-    evaluators is checked (``check_metric_keys``) against what its metric takes."""
+    evaluators is checked (``check_metric_keys``) against what its metric takes; and a
+    classifier's head has as many classes as its targets (``check_num_classes``)."""
     from conftest import ROOT
-    from mmvision_ext.runner_utils import check_metric_keys, load_config
+    from mmvision_ext.runner_utils import check_metric_keys, check_num_classes, load_config
     for path in sorted((ROOT / 'configs').glob('*.py')):
-        check_metric_keys(load_config(path), ['val_evaluator', 'test_evaluator'])
+        cfg = load_config(path)
+        check_metric_keys(cfg, ['val_evaluator', 'test_evaluator'])
+        check_num_classes(cfg)
 
 
 @pytest.mark.parametrize('metric_type', ['IoUMetric', 'class'])

@@ -389,6 +389,23 @@ def test_a_cfg_option_the_config_cannot_take_names_the_setting_in_the_way(option
     assert str(exc.value) == f'--cfg-options {option}: {message}'
 
 
+def test_a_head_and_targets_of_other_class_counts_are_refused():
+    """Mixup's targets have data_preprocessor.num_classes entries: a head of another size
+    is refused before training (timm's loss would fail at the first step), and a
+    model.data_preprocessor option, which would replace the config's whole preprocessor
+    (mean, std, Mixup), is pointed to the key the config uses."""
+    from mmvision_ext.errors import UserError
+    from mmvision_ext.runner_utils import check_num_classes, load_config
+    config = ROOT / 'configs' / 'cls_deit3_s_in1k.py'
+    with pytest.raises(UserError, match='model.head.num_classes is 10 but '
+                                        'data_preprocessor.num_classes is 1000'):
+        check_num_classes(load_config(config, {'model.head.num_classes': 10}))
+    with pytest.raises(UserError, match='set data_preprocessor.num_classes instead'):
+        load_config(config, {'model.data_preprocessor.num_classes': 10})
+    check_num_classes(load_config(config, {'model.head.num_classes': 10,
+                                           'data_preprocessor.num_classes': 10}))
+
+
 def test_command_line_mistakes_are_refused_before_any_work(tmp_path, ade_root):
     """A file where a folder goes or the reverse, a file type the tool does not write, a
     count below one, a device that is not one: argparse's one error line, at once,

@@ -312,12 +312,13 @@ def test_gradient_checkpointing_of_backbone_neck_and_head_keeps_the_gradients():
 
 
 def test_show_dir_paints_every_test_image(trained_demo, ade_root, tmp_path):
+    """Given the test set only (the config's training set is not there)."""
     _, ckpt = trained_demo
     # A process of its own: mmengine's visualizer is a per-process instance, which a
     # test run earlier in this process would have tied to its own (removed) work dir.
     run_tool('tools/test.py', DEMO, ckpt, '--show-dir', tmp_path / 'vis', '--work-dir',
-             tmp_path / 'w', '--cfg-options', *data_opts(ade_root),
-             'test_dataloader.dataset.indices=3')
+             tmp_path / 'w', '--cfg-options', f'test_dataloader.dataset.data_root={ade_root}',
+             'train_dataloader.dataset.data_root=/nowhere', 'test_dataloader.dataset.indices=3')
     assert len(list((tmp_path / 'vis').rglob('*.png'))) == 3
 
 

@@ -18,7 +18,7 @@ from mmvision_ext.engine.checkpoint import check_checkpoint_file
 from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import (
     add_config_and_launcher_args, check_crop_size, check_datasets, check_load_from,
-    check_metric_keys, check_pretrained, check_teacher, check_work_dir_is_free, load_config,
+    check_metric_keys, check_num_classes, check_pretrained, check_teacher, check_work_dir_is_free, load_config,
     output_folder, set_launcher_env, user_errors
 )
 
@@ -64,6 +64,7 @@ def main(argv=None):
                                           else [])
         check_datasets(cfg, loaders)
         check_metric_keys(cfg, [loader.replace('_dataloader', '_evaluator') for loader in loaders])
+        check_num_classes(cfg)
         cfg.launcher = args.launcher
         if not args.verbose:
             cfg.console = 'progress'
@@ -90,6 +91,11 @@ def main(argv=None):
         if args.fsdp:
             cfg.runner_type = 'FlexibleRunner'
             cfg.strategy = dict(type='FullyShardStrategy', **cfg.get('strategy', {}))
+            # FlexibleRunner hands torch the loader settings as they are, and torch refuses
+            # persistent workers without workers (ResumableRunner drops the flag itself).
+            for name in loaders:
+                if cfg[name].get('num_workers', 0) == 0:
+                    cfg[name].persistent_workers = False
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
         run.started_with(runner)
         runner.train()

@@ -16,6 +16,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PY="${PYTHON:-python3}"
+if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
+  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; echo
+  exec "$PY" "$ROOT/tools/analysis/gpu_report.py" --help
+fi
 PACK="${MMVX_GPU_PACK:-$ROOT/work_dirs/gpu_pack}"
 SITE="${MMVX_GPU_SITE:-/tmp/mmvx-gpu-site}"
 BUILD_S="${MMVX_GPU_BUILD_OPS_S:-0}"

@@ -17,6 +17,10 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+case "${1:-}" in
+  -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
+  -*) echo "error: unknown option $1; the one argument is the folder to write (DEST)" >&2; exit 2 ;;
+esac
 DEST="${1:-$ROOT/work_dirs/gpu_pack}"
 VPY="$ROOT/.venv/bin/python"
 BUDGET_MIB=60

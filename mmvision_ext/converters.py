@@ -22,13 +22,19 @@ FAMILIES = tuple(BACKBONES)
 
 
 def unwrap_state_dict(ckpt):
-    """The tensor dict inside a checkpoint: ``model``/``state_dict``-wrapped or plain,
-    with DataParallel's ``module.`` prefixes removed."""
+    """The tensor dict inside a checkpoint: ``model``/``state_dict``-wrapped or plain, or
+    a whole pickled model (``torch.save(model)``, read with ``--trust-pickle``), with
+    DataParallel's ``module.`` prefixes removed."""
+    if isinstance(ckpt, torch.nn.Module):
+        ckpt = ckpt.state_dict()
     if not isinstance(ckpt, dict):
         raise ConversionError(f'expected a dict checkpoint, got {type(ckpt).__name__}')
     for key in ('model', 'state_dict', 'model_ema'):
-        if key in ckpt and isinstance(ckpt[key], dict):
-            ckpt = ckpt[key]
+        inner = ckpt.get(key)
+        if isinstance(inner, torch.nn.Module):
+            inner = inner.state_dict()
+        if isinstance(inner, dict):
+            ckpt = inner
             break
     sd = OrderedDict()
     for k, v in ckpt.items():

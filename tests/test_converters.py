@@ -4,6 +4,7 @@ import collections
 import re
 
 import pytest
+import timm
 import torch
 
 import mmvision_ext  # noqa: F401
@@ -133,6 +134,14 @@ def test_pickled_code_is_refused_by_default(tmp_path):
     assert proc.returncode != 0 and 'Traceback' not in proc.stderr
     # The class refused, and the way out for a file one trusts.
     assert re.search(r'refuses \(\S*NotATensor\).*--trust-pickle', proc.stderr)
+    # A whole pickled model, trusted: its weights.
+    model = timm.create_model('deit_tiny_patch16_224', pretrained=False)
+    for i, saved in enumerate((model, {'model': model})):
+        torch.save(saved, tmp_path / f'whole_{i}.pth')
+        run_tool('tools/model_converters/official2mmvx.py', tmp_path / f'whole_{i}.pth',
+                 tmp_path / f'whole_{i}_mmvx.pth', '--trust-pickle')
+        converted = torch.load(tmp_path / f'whole_{i}_mmvx.pth', weights_only=True)
+        assert torch.equal(converted['state_dict']['backbone.cls_token'], model.cls_token)
 
 
 def test_truncated_wrong_family_and_headless_checkpoints_are_named(tmp_path):

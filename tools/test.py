@@ -99,10 +99,6 @@ def main(argv=None):
         # Pretrained backbone weights are replaced by the checkpoint's: do not require them.
         cfg.model.get('backbone', {}).pop('init_cfg', None)
         cfg.model = without_teacher(cfg.model)
-        # A test run has no training: without these, anything that asks the runner for
-        # its iteration (mmseg's visualization hook does) has it build the training
-        # loop, which reads the training set.
-        cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
         if args.show or args.show_dir:
             enable_visualization(cfg, task, args)
         if args.tta:

@@ -84,8 +84,8 @@ class NonFiniteLossHook(Hook):
         with torch.no_grad():
             for buffer, saved in zip(self._buffers, self._saved_buffers):
                 buffer.copy_(saved)
-        terms = ', '.join(f'{k} = {float(v):.4g}' for k, v in (outputs or {}).items()
-                          if torch.is_tensor(v) and 'loss' in k and not math.isfinite(float(v)))
+        terms = ', '.join(f'{k} = {v.item():.4g}' for k, v in (outputs or {}).items()
+                          if torch.is_tensor(v) and 'loss' in k and not math.isfinite(v.item()))
         if self.action == 'skip':
             self.skipped += 1
             runner.message_hub.update_scalar('train/skipped_steps', self.skipped)

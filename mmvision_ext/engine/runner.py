@@ -4,7 +4,7 @@ import logging
 
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner
+from mmengine.runner import BaseLoop, Runner
 
 from mmvision_ext.engine.checkpoint import check_checkpoint_file, find_resumable_checkpoint
 from mmvision_ext.engine.progress import KnownRecordFilter, quiet_known_warnings
@@ -33,6 +33,8 @@ class ResumableRunner(Runner):
     - **a guard against NaN/Inf losses** (``NonFiniteLossHook``): the config key
       ``non_finite_loss`` is ``'stop'`` (default) or ``'skip'``;
     - ``num_workers=0`` works with ``persistent_workers=True`` in the config;
+    - a test run reads only the test data: ``iter`` and ``epoch`` are 0 until training
+      builds its loop, where mmengine's build it (and read the training set) to answer;
     - **compiled submodules**: ``compile=dict(modules=['backbone'], fullgraph=True)``
       compiles those submodules in place (``nn.Module.compile``: parameter names,
       checkpoints and resuming are unchanged) for training, validation and test; any
@@ -73,6 +75,17 @@ class ResumableRunner(Runner):
             custom_hooks.append(dict(type='ConsoleProgressHook'))
         super().__init__(*args, default_hooks=default_hooks, custom_hooks=custom_hooks,
                          **kwargs)
+
+    # mmengine's properties build the training loop, and with it the training set, when
+    # asked before training: mmseg's visualization hook asks in test runs. Until train()
+    # builds the loop both are 0, as the new loop would say.
+    @property
+    def iter(self):
+        return self._train_loop.iter if isinstance(self._train_loop, BaseLoop) else 0
+
+    @property
+    def epoch(self):
+        return self._train_loop.epoch if isinstance(self._train_loop, BaseLoop) else 0
 
     def build_logger(self, log_level='INFO', log_file=None, **kwargs):
         logger = super().build_logger(log_level, log_file, **kwargs)

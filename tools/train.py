@@ -91,7 +91,8 @@ def main(argv=None):
         if args.fsdp:
             cfg.runner_type = 'FlexibleRunner'
             cfg.strategy = dict(type='FullyShardStrategy', **cfg.get('strategy', {}))
-            # FlexibleRunner hands torch the loader settings as they are, and torch refuses
+        if cfg.get('runner_type') != 'ResumableRunner':
+            # Other runners hand torch the loader settings as they are, and torch refuses
             # persistent workers without workers (ResumableRunner drops the flag itself).
             for name in loaders:
                 if cfg[name].get('num_workers', 0) == 0:

@@ -18,8 +18,8 @@ from mmvision_ext.engine.checkpoint import check_checkpoint_file
 from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import (
     add_config_and_launcher_args, check_crop_size, check_datasets, check_load_from,
-    check_metric_keys, check_num_classes, check_pretrained, check_teacher, check_work_dir_is_free, load_config,
-    output_folder, set_launcher_env, user_errors
+    check_metric_keys, check_num_classes, check_pretrained, check_teacher,
+    check_work_dir_is_free, load_config, output_folder, set_launcher_env, user_errors
 )
 
 
@@ -95,7 +95,7 @@ def main(argv=None):
             # Other runners hand torch the loader settings as they are, and torch refuses
             # persistent workers without workers (ResumableRunner drops the flag itself).
             for name in loaders:
-                if cfg[name].get('num_workers', 0) == 0:
+                if cfg.get(name) and cfg[name].get('num_workers', 0) == 0:
                     cfg[name].persistent_workers = False
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
         run.started_with(runner)

@@ -68,7 +68,7 @@ def load_config(path, cfg_options=None, work_dir=None):
     path = str(find_config(path))
     cfg = Config.fromfile(path)
     for key, value in (cfg_options or {}).items():
-        if key.startswith('model.data_preprocessor.') and 'data_preprocessor' in cfg \
+        if key.startswith('model.data_preprocessor.') and cfg.get('data_preprocessor') \
                 and not cfg.get('model', {}).get('data_preprocessor'):
             # The runner gives the model the config's data_preprocessor unless the model
             # has one: a new model.data_preprocessor would replace all of it.
@@ -279,18 +279,29 @@ def check_metric_keys(cfg, evaluators):
 
 
 def check_num_classes(cfg):
-    """A classifier's head has as many classes as the targets its data preprocessor makes
-    (Mixup, CutMix and label smoothing turn labels into vectors of that length)."""
+    """A classifier's head has as many classes as the targets its data preprocessor's
+    Mixup / CutMix make (vectors of ``num_classes`` entries)."""
     model = cfg.get('model') or {}
     where = 'model.data_preprocessor' if model.get('data_preprocessor') else 'data_preprocessor'
     head = model.get('head') or {}
     preprocessor = model.get('data_preprocessor') or cfg.get('data_preprocessor') or {}
+    if not (preprocessor.get('mixup') or preprocessor.get('batch_augments')):
+        return  # labels stay class indices
     classes, targets = head.get('num_classes'), preprocessor.get('num_classes')
     if isinstance(classes, int) and isinstance(targets, int) and classes != targets:
         raise UserError(f'model.head.num_classes is {classes} but {where}.num_classes is '
                         f'{targets}, the length of the targets it makes; set both, e.g. '
                         f'--cfg-options model.head.num_classes={classes} '
                         f'{where}.num_classes={classes}')
+
+
+def drop_persistent_workers_without_workers(cfg, loaders):
+    """``persistent_workers=False`` in the named loaders that have no workers: torch
+    refuses the combination, which mmengine's runners hand it as configured
+    (``ResumableRunner`` drops the flag itself)."""
+    for name in loaders:
+        if cfg.get(name) and cfg[name].get('num_workers', 0) == 0:
+            cfg[name].persistent_workers = False
 
 
 def backbone_patch_size(cfg):

@@ -38,10 +38,15 @@ def ensure_data(data_root):
     if osp.isdir(data_root) and os.listdir(data_root) and not osp.isfile(stamp):
         sys.exit(f'error: {data_root} exists and was not made by the demo; move it away or '
                  'pass --data-root elsewhere')
-    if osp.isfile(stamp):
-        # The demo made the folder (it writes only into an empty one): another set, or one
-        # cut short. Written afresh, so that no image of the other set stays in it.
-        shutil.rmtree(data_root)
+    # Another set, or one cut short, in a folder the demo made: its images and labels are
+    # written afresh, so that none of the other set's stay.
+    for name in ('images', 'annotations') if osp.isfile(stamp) else ():
+        try:
+            shutil.rmtree(osp.join(data_root, name))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            sys.exit(f'error: cannot clear the demo set in {data_root} to write it again: {exc}')
     say(f'generating synthetic ADE20k set in {data_root} ({DATA["num_train"]} train / '
         f'{DATA["num_val"]} val images, {DATA["size"]}px)')
     # Stamped before the first image: a generation cut short is taken up again (the

@@ -19,8 +19,8 @@ from mmvision_ext.engine.checkpoint import check_checkpoint_file
 from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import (
     add_config_and_launcher_args, add_flip_tta, check_checkpoint_matches, check_datasets,
-    check_metric_keys, load_config, output_folder, output_path_problem, set_launcher_env, task_of,
-    user_errors, without_teacher
+    check_metric_keys, drop_persistent_workers_without_workers, load_config, output_folder,
+    output_path_problem, set_launcher_env, task_of, user_errors, without_teacher
 )
 
 VISUALIZATION_HOOKS = {'seg': 'SegVisualizationHook', 'det': 'DetVisualizationHook',
@@ -125,6 +125,7 @@ def main(argv=None):
                 cfg.test_evaluator = [cfg.test_evaluator,
                                       dict(type='DumpResults', out_file_path=args.out)]
 
+        drop_persistent_workers_without_workers(cfg, ['test_dataloader'])
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
         check_checkpoint_matches(bare_model(runner.model), args.checkpoint)
         run.started_with(runner)

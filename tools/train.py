@@ -19,7 +19,8 @@ from mmvision_ext.errors import UserError
 from mmvision_ext.runner_utils import (
     add_config_and_launcher_args, check_crop_size, check_datasets, check_load_from,
     check_metric_keys, check_num_classes, check_pretrained, check_teacher,
-    check_work_dir_is_free, load_config, output_folder, set_launcher_env, user_errors
+    check_work_dir_is_free, drop_persistent_workers_without_workers, load_config, output_folder,
+    set_launcher_env, user_errors
 )
 
 
@@ -91,12 +92,7 @@ def main(argv=None):
         if args.fsdp:
             cfg.runner_type = 'FlexibleRunner'
             cfg.strategy = dict(type='FullyShardStrategy', **cfg.get('strategy', {}))
-        if cfg.get('runner_type') != 'ResumableRunner':
-            # Other runners hand torch the loader settings as they are, and torch refuses
-            # persistent workers without workers (ResumableRunner drops the flag itself).
-            for name in loaders:
-                if cfg.get(name) and cfg[name].get('num_workers', 0) == 0:
-                    cfg[name].persistent_workers = False
+        drop_persistent_workers_without_workers(cfg, loaders)
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
         run.started_with(runner)
         runner.train()

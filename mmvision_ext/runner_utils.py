@@ -13,6 +13,7 @@ import torch
 from mmengine.config import Config
 
 from mmvision_ext.engine.checkpoint import check_checkpoint_file
+from mmvision_ext.engine.runner import without_idle_persistent_workers
 from mmvision_ext.configs import find_config
 from mmvision_ext.errors import (
     TRACEBACK_ENV, UserError, accepted_keys, exit_on_user_error, registered_class
@@ -296,12 +297,11 @@ def check_num_classes(cfg):
 
 
 def drop_persistent_workers_without_workers(cfg, loaders):
-    """``persistent_workers=False`` in the named loaders that have no workers: torch
-    refuses the combination, which mmengine's runners hand it as configured
-    (``ResumableRunner`` drops the flag itself)."""
+    """``without_idle_persistent_workers`` for each named loader of ``cfg``, for runners
+    other than ``ResumableRunner``, which applies it itself."""
     for name in loaders:
-        if cfg.get(name) and cfg[name].get('num_workers', 0) == 0:
-            cfg[name].persistent_workers = False
+        if cfg.get(name):
+            without_idle_persistent_workers(cfg[name])
 
 
 def backbone_patch_size(cfg):

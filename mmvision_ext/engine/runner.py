@@ -16,6 +16,14 @@ _RESUMABLE_LOOPS = {'EpochBasedTrainLoop': 'ResumableEpochBasedTrainLoop',
                     'IterBasedTrainLoop': 'ResumableIterBasedTrainLoop'}
 
 
+def without_idle_persistent_workers(dataloader):
+    """Turn off ``persistent_workers`` in a dataloader config (a dict, changed in place)
+    that has no workers: torch refuses the combination, which mmengine's runners hand
+    it as configured."""
+    if dataloader.get('num_workers', 0) == 0:
+        dataloader['persistent_workers'] = False
+
+
 @RUNNERS.register_module()
 class ResumableRunner(Runner):
     """MMEngine's ``Runner`` for long runs that get killed: same arguments and
@@ -100,8 +108,7 @@ class ResumableRunner(Runner):
     def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
         if isinstance(dataloader, dict):
             dataloader = copy.deepcopy(dataloader)
-            if dataloader.get('num_workers', 0) == 0:  # torch refuses the combination
-                dataloader['persistent_workers'] = False
+            without_idle_persistent_workers(dataloader)
         built = Runner.build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
         return make_resumable(built, 0 if seed is None else seed)
 
